@@ -1,0 +1,197 @@
+"""Command line: `automl run | plan | predict`. Parses flags into a RunConfig, maps user errors to
+exit code 1 with one clear message, and prints progress and a one-line summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+
+EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad flags as a user error (exit 1) instead of exiting with 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{message}. See `{self.prog} --help`.")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _data_flags(parser) -> None:
+    parser.add_argument("data", nargs="?", help=f"folder of class sub-folders of images, CSV/TSV/Parquet table, "
+                                                f".npz (x, y), tfds:NAME, or {EXAMPLES}")
+    parser.add_argument("--target", help="target column of a table (default: a column named label/target/class/y, else the last)")
+    parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
+    parser.add_argument("--family", choices=["auto", "cnn", "mlp"], help="force a family (default: auto)")
+    parser.add_argument("--image-size", type=_positive_int, help="side images are resized to (default: from the data)")
+    parser.add_argument("--tfds-dir", help="prepared tensorflow-datasets data directory")
+    parser.add_argument("--seed", type=int, help="seed for splits, tuner and training (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="automl", description="Keras AutoML: ingest, profile, select, search, diagnose, report, export.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict}")
+    run = commands.add_parser("run", help="search for a model and write a report and a SavedModel",
+                              description="Search for a model on DATA within a budget; writes report.html, "
+                                          "summary.json and a SavedModel to the run directory.")
+    _data_flags(run)
+    run.add_argument("--max-trials", type=_positive_int, help="most trials to run (default 10)")
+    run.add_argument("--time-budget", help="wall-clock budget for the whole run: 90s, 10m, 1h (default 10m)")
+    run.add_argument("--epochs", type=_positive_int, help="most epochs per trial (default 20)")
+    run.add_argument("--batch-size", type=_positive_int, help="batch size (default 64)")
+    run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], help="search strategy (default hyperband)")
+    run.add_argument("--output", "-o", help="run directory (default reports/<data-name>-<timestamp>/)")
+    run.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
+                     help="continue an interrupted run (in --output, or the RUN_DIR given here)")
+    run.add_argument("--overwrite", action="store_true", help="replace a non-empty run directory")
+    plan = commands.add_parser("plan", help="ingest, profile and select only: what run would do, and why")
+    _data_flags(plan)
+    predict = commands.add_parser("predict", help="predict a folder of images or a table with a finished run's model")
+    predict.add_argument("run_dir", help="run directory of a finished `automl run`")
+    predict.add_argument("input", help="image file, folder of images, or CSV/TSV/Parquet table")
+    predict.add_argument("--output", "-o", help="CSV to write (default RUN_DIR/predictions.csv)")
+    return parser
+
+
+def _config(args):
+    from automl.config import load_config
+
+    resume = args.__dict__.get("resume")
+    output = args.__dict__.get("output")
+    data = args.data
+    if isinstance(resume, str):
+        output = resume
+        if data is None:
+            record = Path(resume) / "run.json"
+            data = json.loads(record.read_text())["data"] if record.exists() else None
+    if data is None:
+        raise _UsageError(f"No data given. Pass a folder, a table, an .npz, tfds:NAME or {EXAMPLES}.")
+    if args.command == "run" and output is None:
+        from automl.rundir import default_run_dir
+
+        output = args.output = str(default_run_dir(data))
+    overrides = {key: args.__dict__.get(key) for key in (
+        "target", "family", "image_size", "tfds_dir", "seed", "max_trials", "time_budget", "epochs",
+        "batch_size", "tuner")}
+    return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
+                       overwrite=args.__dict__.get("overwrite") or None, **overrides)
+
+
+def _print_plan(console, profile, plan) -> None:
+    for label, value in profile.facts:
+        console.print(f"[bold]{label}:[/] {value}", highlight=False)
+    colours = {"Passed": "green", "Done": "blue", "Alerted": "yellow"}
+    for check in profile.guardrails:
+        console.print(f"  [{colours[check.status]}]{check.status:8}[/] {check.name}: {check.message}", highlight=False)
+    console.print(f"[bold]Task:[/] {plan.task_reason}", highlight=False)
+    console.print(f"[bold]Plan:[/] family [bold]{plan.family}[/] — {plan.reason}", highlight=False)
+    budget = f"{plan.time_budget:.0f}s" if plan.time_budget else "no time limit"
+    console.print(f"[bold]Search:[/] {plan.tuner} tuner, up to {plan.max_trials} trials of up to {plan.epochs} "
+                  f"epochs, {budget}", highlight=False)
+
+
+def _run(args, console) -> int:
+    from automl.cli_progress import RichProgress, format_seconds
+    from automl.pipeline import run
+
+    config = _config(args)
+    progress = RichProgress(console)
+    command = "automl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        result = run(config, progress, command=command)
+    finally:
+        progress.close()
+    metrics, diagnosis = result.diagnostics.metrics["test"], result.diagnostics
+    score = (f"test accuracy {metrics['accuracy']:.2%} (majority baseline {diagnosis.baseline['accuracy']:.2%})"
+             if "accuracy" in metrics else f"test MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}")
+    console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
+                  f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
+                  f"→ {result.report.html}", highlight=False)
+    return 0
+
+
+def _plan(args, console) -> int:
+    from automl.pipeline import plan_run
+
+    _, profile, plan = plan_run(_config(args))
+    _print_plan(console, profile, plan)
+    return 0
+
+
+def _predict(args, console) -> int:
+    from automl.predict import predict_to_csv
+
+    path, count = predict_to_csv(Path(args.run_dir), Path(args.input), Path(args.output) if args.output else None)
+    console.print(f"[bold green]✓[/] {count} predictions → {path}", highlight=False)
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Keeps TensorFlow's and Keras' start-up chatter out of the user's terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=UserWarning)
+    # TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are written before any log level
+    # applies, so stderr is muted at the file-descriptor level while it loads.
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # probes CUDA now, while muted
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the CLI; returns the exit code (0 ok, 1 user error, 130 interrupted)."""
+    console = Console(stderr=False, highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as error:
+        errors.print(f"[bold red]Error:[/] {error}")
+        return 1
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    _quiet_libraries()
+    from automl.errors import AutomlError
+
+    handler = {"run": _run, "plan": _plan, "predict": _predict}[args.command]
+    try:
+        return handler(args, console)
+    except (AutomlError, _UsageError) as error:
+        errors.print(f"[bold red]Error:[/] {error}")
+        return 1
+    except KeyboardInterrupt:
+        output = args.__dict__.get("output") or "RUN_DIR"
+        errors.print(f"\nInterrupted. Finished trials are kept; continue with: automl run --resume {output}")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

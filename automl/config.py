@@ -1,0 +1,160 @@
+"""Run settings: RunConfig, validated once at the boundary, and load_config for presets + overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from automl.errors import ConfigError
+
+PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+TUNERS = ("hyperband", "random", "bayesian")
+FAMILY_CHOICES = ("auto", "cnn", "mlp")
+# Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
+MIN_TIME_BUDGET_S = 5.0
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs. Build it with `load_config` so it is validated.
+
+    Attributes:
+        data: A folder, a table file, an .npz file, or "tfds:NAME".
+        run_dir: Where every output goes; None means reports/<data-name>-<timestamp>/.
+        target: Target column of a table; None means an announced guess.
+        family: "auto" or a family name to force.
+        tuner: "hyperband", "random" or "bayesian".
+        max_trials: Upper bound on trials.
+        time_budget: Wall-clock seconds for the search (None: no limit).
+        epochs: Most epochs one trial trains for.
+        batch_size: Training batch size.
+        seed: Seeds the split, the tuner and Keras.
+        patience: Early-stopping patience in epochs.
+        val_fraction: Share of the labelled data held out for validation when no split exists.
+        test_fraction: Share held out for the test split when no split exists.
+        image_size: Side images are resized to for training; None picks it from the data.
+        augment: Random flips/shifts/zooms for image training (off for digits-like data by default).
+        tfds_dir: Prepared tensorflow-datasets data directory.
+        overwrite: Reuse a non-empty run_dir, deleting what is there.
+        resume: Continue the search stored in run_dir.
+    """
+
+    data: str
+    run_dir: str | None = None
+    target: str | None = None
+    family: str = "auto"
+    tuner: str = "hyperband"
+    max_trials: int = 10
+    time_budget: float | None = 600.0
+    epochs: int = 20
+    batch_size: int = 64
+    seed: int = 0
+    patience: int = 3
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    image_size: int | None = None
+    augment: bool = False
+    tfds_dir: str | None = None
+    overwrite: bool = False
+    resume: bool = False
+
+    def __post_init__(self):
+        _validate(self)
+
+
+def _validate(config: RunConfig) -> None:
+    checks = [
+        (config.tuner in TUNERS, f"--tuner must be one of {', '.join(TUNERS)}; got {config.tuner!r}."),
+        (config.family in FAMILY_CHOICES,
+         f"--family must be one of {', '.join(FAMILY_CHOICES)}; got {config.family!r}."),
+        (config.max_trials >= 1, f"--max-trials must be at least 1; got {config.max_trials}."),
+        (config.epochs >= 1, f"--epochs must be at least 1; got {config.epochs}."),
+        (config.batch_size >= 1, f"--batch-size must be at least 1; got {config.batch_size}."),
+        (config.patience >= 1, f"patience must be at least 1; got {config.patience}."),
+        (0 < config.val_fraction < 0.5, f"val_fraction must be in (0, 0.5); got {config.val_fraction}."),
+        (0 < config.test_fraction < 0.5, f"test_fraction must be in (0, 0.5); got {config.test_fraction}."),
+        (config.image_size is None or 8 <= config.image_size <= 1024,
+         f"--image-size must be between 8 and 1024 pixels; got {config.image_size}."),
+        (config.time_budget is None or config.time_budget >= MIN_TIME_BUDGET_S,
+         f"--time-budget {config.time_budget:g}s is too small to train even one model; "
+         f"give at least {MIN_TIME_BUDGET_S:g}s (e.g. --time-budget 2m)."
+         if config.time_budget is not None else ""),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def parse_duration(text: str | float | int | None) -> float | None:
+    """Turns "90", "90s", "10m" or "1.5h" into seconds; "none"/"0" means no limit."""
+    if text is None or isinstance(text, (int, float)):
+        return None if not text else float(text)
+    if text.strip().lower() in ("none", "0", ""):
+        return None
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"Cannot read the duration {text!r}. Use seconds or a unit: 90s, 10m, 1h.")
+    value, unit = float(match.group(1)), (match.group(2) or "s").lower()
+    return value * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+
+
+def config_keys() -> list[str]:
+    return [field.name for field in dataclasses.fields(RunConfig)]
+
+
+def _check_keys(keys, where: str) -> None:
+    valid = config_keys()
+    for key in keys:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Valid keys: {', '.join(valid)}."
+            raise ConfigError(f"Unknown key {key!r} in {where}.{hint}")
+
+
+def resolve_preset(preset: str | Path) -> Path:
+    """A preset is a path to a TOML file or the name of one in pipelines/ (e.g. "quick")."""
+    path = Path(preset)
+    if path.suffix != ".toml":
+        path = PIPELINES_DIR / f"{preset}.toml"
+    if not path.is_file():
+        names = sorted(p.stem for p in PIPELINES_DIR.glob("*.toml"))
+        raise ConfigError(f"No pipeline preset {str(preset)!r}. Give a .toml file or one of: {', '.join(names)}.")
+    return path
+
+
+def read_preset(preset: str | Path) -> dict:
+    """Reads a preset's settings (a flat TOML table of RunConfig keys), checking every key."""
+    path = resolve_preset(preset)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Cannot parse {path}: {error}. Presets are TOML files of key = value lines.") from None
+    _check_keys(values, str(path))
+    if "time_budget" in values:
+        values["time_budget"] = parse_duration(values["time_budget"])
+    return values
+
+
+def load_config(preset: str | Path | None = None, **overrides) -> RunConfig:
+    """Builds a validated RunConfig: defaults < preset < overrides (None overrides are ignored).
+
+    Raises:
+        ConfigError: For unknown keys or invalid values.
+    """
+    values = read_preset(preset) if preset else {}
+    explicit = {key: value for key, value in overrides.items() if value is not None}
+    _check_keys(explicit, "the arguments")
+    if "time_budget" in explicit:
+        explicit["time_budget"] = parse_duration(explicit["time_budget"])
+    values.update(explicit)
+    if "data" not in values:
+        raise ConfigError("No data given. Pass a folder, a CSV/TSV/Parquet/.npz file, or tfds:NAME.")
+    try:
+        return RunConfig(**values)
+    except TypeError as error:
+        raise ConfigError(f"Invalid settings: {error}.") from None

@@ -1,0 +1,13 @@
+"""Families: each builds a compiled Keras model from Keras Tuner hyperparameters and a Profile.
+
+FAMILIES is the one extension point; every entry must pass tests/test_families.py (the contract).
+"""
+
+from automl.families import cnn, mlp
+
+FAMILIES = {
+    "cnn": cnn.build_model,
+    "mlp": mlp.build_model,
+}
+# Which data each family can take, for the selector and for --family checks.
+MODALITIES = {"cnn": "image", "mlp": "table"}

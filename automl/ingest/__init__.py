@@ -1,0 +1,54 @@
+"""Ingest stage: find the layout of `config.data` and load it as a Dataset of streamed splits."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from automl.errors import DataError
+from automl.ingest.arrays import load_npz
+from automl.ingest.dataset import Dataset, Split
+from automl.ingest.images import load_image_folder, looks_like_image_folder
+from automl.ingest.table import is_table_file, load_table, table_split_files
+from automl.ingest.tfds_source import load_tfds
+
+__all__ = ["Dataset", "Split", "load_dataset", "describe_layouts"]
+
+
+def describe_layouts(data: str) -> str:
+    return (f"Expected class sub-folders of images ({data}/cats/*.jpg), a CSV/TSV/Parquet file with a "
+            "target column, an .npz with x and y arrays, or tfds:NAME.")
+
+
+def load_dataset(config) -> Dataset:
+    """Detects the layout of config.data and loads it.
+
+    Raises:
+        DataError: The path does not exist or holds no layout we read.
+    """
+    if config.data.startswith("tfds:"):
+        return load_tfds(config.data[len("tfds:"):], config)
+    if config.data.startswith("example:"):
+        from automl.examples import write_example
+
+        folder = Path(config.run_dir) / "example-data" if config.run_dir else Path(tempfile.mkdtemp(prefix="automl-"))
+        path = write_example(config.data[len("example:"):], folder)
+        return load_dataset(dataclasses.replace(config, data=str(path)))
+    path = Path(config.data).expanduser()
+    if not path.exists():
+        raise DataError(f"No such file or folder: '{config.data}'. {describe_layouts(config.data)}")
+    if path.is_file():
+        if path.suffix.lower() == ".npz":
+            return load_npz(path, config)
+        if is_table_file(path):
+            return load_table(path, config)
+        raise DataError(f"Cannot read '{path}' (extension '{path.suffix}'). {describe_layouts(config.data)}")
+    if table_split_files(path):
+        return load_table(path, config)
+    if looks_like_image_folder(path):
+        return load_image_folder(path, config)
+    if any(p.suffix.lower() == ".txt" for p in path.rglob("*.txt")):
+        raise DataError(f"'{path}' holds .txt files: text classification is not supported yet. "
+                        "Use an image folder or a table for now.")
+    raise DataError(f"No training data found in '{config.data}'. {describe_layouts(config.data)}")

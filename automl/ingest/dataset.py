@@ -1,0 +1,109 @@
+"""The ingest stage's output: a Dataset of three streamed splits plus the facts the profiler needs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: an unbatched tf.data stream of (features, label) plus in-memory labels and hashes.
+
+    Labels and content hashes are small (one value per example), so they stay in memory for
+    counting classes and finding duplicates; the features themselves are streamed.
+    """
+
+    data: tf.data.Dataset
+    labels: np.ndarray
+    hashes: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """Per-example image sizes and colour modes seen on disk (train, val and test together)."""
+
+    heights: np.ndarray
+    widths: np.ndarray
+    modes: tuple[str, ...]
+    input_shape: tuple[int, int, int]  # (height, width, channels) the streams yield
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """The raw feature frames of the splits (target removed), for column profiling."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    keys: dict[str, str]  # column name -> identifier-safe model input key
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What ingest hands to the rest of the pipeline.
+
+    Attributes:
+        name: Short name for the run directory and report title.
+        source: One sentence on what was read and how.
+        modality: "image" or "table".
+        task: "classification" or "regression".
+        class_names: Class names in label order (empty for regression).
+        train, val, test: The splits.
+        split_note: How the splits were made (honoured folders or a seeded stratified split).
+        fingerprint: Hash of the content and labels, to tell changed data apart.
+        target: Target column of a table.
+        images: Image facts (image modality only).
+        table: Table frames (table modality only).
+        skipped: Files that could not be read and were left out.
+        notes: Announcements made while reading (e.g. a guessed target column).
+    """
+
+    name: str
+    source: str
+    modality: str
+    task: str
+    class_names: tuple[str, ...]
+    train: Split
+    val: Split
+    test: Split
+    split_note: str
+    fingerprint: str
+    target: str | None = None
+    images: ImageFacts | None = None
+    table: TableFacts | None = None
+    skipped: tuple[SkippedFile, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def splits(self) -> dict[str, Split]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def fingerprint_of(splits: dict[str, Split]) -> str:
+    """A short hash over every example's content hash and label, split by split."""
+    digest = hashlib.sha256()
+    for name in SPLITS:
+        digest.update(name.encode())
+        for content, label in zip(splits[name].hashes, splits[name].labels):
+            digest.update(f"{content}:{label};".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,183 @@
+"""Ingest a folder of class sub-folders of images into streamed tf.data splits.
+
+Every file is opened once with Pillow to learn its size and mode and to catch corrupt files,
+which are skipped and listed; pixels are decoded later, streamed by tf.data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from automl.errors import DataError
+from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of
+from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+
+# The formats tf.io.decode_image reads (the same set Keras' image_dataset_from_directory takes).
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp"}
+SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val",
+                 "validation": "val", "test": "test", "testing": "test"}
+# A CNN trained from scratch on a CPU gains little above this side and pays quadratically for it.
+MAX_AUTO_IMAGE_SIDE = 128
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+# Pillow refuses images above twice this many pixels (decompression bombs); we skip them.
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def looks_like_image_folder(root: Path) -> bool:
+    return any(is_image_file(path) for path in root.rglob("*") if path.is_file())
+
+
+def _inspect(path: Path):
+    """Returns (sha256, height, width, mode) or an error string for an unreadable file."""
+    try:
+        data = path.read_bytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    return f"too large ({width}x{height} pixels; the cap is {MAX_IMAGE_PIXELS:,})"
+                image.load()
+                mode = image.mode
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as error:
+        return f"cannot be decoded ({type(error).__name__}: {str(error)[:120]})"
+    return hashlib.sha256(data).hexdigest(), height, width, mode
+
+
+def _class_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan(root: Path, skipped: list[SkippedFile]) -> dict[str, list[Path]]:
+    """Maps class name to its image files; other files are listed as skipped."""
+    classes = {}
+    for folder in _class_folders(root):
+        files = []
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and is_image_file(path):
+                files.append(path)
+            elif path.is_file() and not path.name.startswith("."):
+                skipped.append(SkippedFile(str(path), f"not an image ({path.suffix or 'no extension'})"))
+        classes[folder.name] = files
+    return classes
+
+
+def _split_layout(root: Path) -> dict[str, Path]:
+    found = {}
+    for folder in _class_folders(root):
+        split = SPLIT_FOLDERS.get(folder.name.lower())
+        if split and split not in found:
+            found[split] = folder
+    return found if "train" in found else {}
+
+
+def _choose_size(heights, widths, config) -> tuple[int, int]:
+    if config.image_size:
+        return config.image_size, config.image_size
+    height, width = float(np.median(heights)), float(np.median(widths))
+    scale = min(1.0, MAX_AUTO_IMAGE_SIDE / max(height, width))
+    return max(8, round(height * scale)), max(8, round(width * scale))
+
+
+def _stream(paths, labels, height, width, channels) -> tf.data.Dataset:
+    def load(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        if channels == 1:
+            image = tf.image.rgb_to_grayscale(image)
+        image = tf.image.resize(image, (height, width), antialias=True)
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        image.set_shape((height, width, channels))
+        return image, label
+
+    data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
+    return data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def load_image_folder(root: Path, config) -> Dataset:
+    """Reads class sub-folders of images, honouring train/val/test folders when present.
+
+    Raises:
+        DataError: No images, a single class, classes too small, or no decodable image.
+    """
+    skipped: list[SkippedFile] = []
+    layout = _split_layout(root)
+    groups = {name: _scan(folder, skipped) for name, folder in layout.items()} or {"all": _scan(root, skipped)}
+    class_names = sorted({name for classes in groups.values() for name in classes})
+    files = [(group, path, class_names.index(name))
+             for group, classes in groups.items() for name, paths in classes.items() for path in paths]
+    if not files:
+        raise DataError(
+            f"No images found in '{root}'. Expected class sub-folders of images "
+            f"({root}/cats/*.jpg, {root}/dogs/*.jpg; formats: {', '.join(sorted(IMAGE_EXTENSIONS))}).")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        inspected = list(pool.map(_inspect, [path for _, path, _ in files]))
+    good = []
+    for (group, path, label), result in zip(files, inspected):
+        if isinstance(result, str):
+            skipped.append(SkippedFile(str(path), result))
+        else:
+            good.append((group, path, label, result))
+    if not good:
+        raise DataError(f"None of the {len(files)} image files in '{root}' could be decoded "
+                        f"(e.g. {skipped[0].path}: {skipped[0].reason}). Check that the files are real images.")
+    labels = np.array([label for _, _, label, _ in good])
+    check_class_sizes(labels, class_names, f"'{root}'", unit="readable images")
+
+    index_of = _assign_splits(good, labels, config)
+    heights = np.array([info[1] for _, _, _, info in good])
+    widths = np.array([info[2] for _, _, _, info in good])
+    modes = tuple(info[3] for _, _, _, info in good)
+    height, width = _choose_size(heights, widths, config)
+    channels = 1 if all(mode in GRAY_MODES for mode in modes) else 3
+    splits = {
+        name: Split(_stream([good[i][1] for i in idx], labels[idx], height, width, channels),
+                    labels[idx], tuple(good[i][3][0] for i in idx))
+        for name, (idx, _) in index_of.items()
+    }
+    how = index_of["train"][1]
+    return Dataset(
+        name=root.resolve().name, source=f"Image folder '{root}' ({len(good)} images, {len(class_names)} classes)",
+        modality="image", task="classification", class_names=tuple(class_names),
+        train=splits["train"], val=splits["val"], test=splits["test"],
+        split_note=describe_split({k: v.size for k, v in splits.items()}, how),
+        fingerprint=fingerprint_of(splits), images=ImageFacts(heights, widths, modes, (height, width, channels)),
+        skipped=tuple(skipped),
+    )
+
+
+def _assign_splits(good, labels, config):
+    """Returns {split: (indices, how-it-was-made)} honouring split folders where present."""
+    groups = np.array([group for group, _, _, _ in good])
+    given = {name: np.flatnonzero(groups == name) for name in ("train", "val", "test", "all")}
+    seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
+    if len(given["all"]):
+        train, val, test = split_indices(labels, val_f, test_f, seed, stratified=True)
+        how = f"No split folders: seeded stratified split (seed {seed})"
+    elif len(given["test"]) and len(given["val"]):
+        train, val, test = given["train"], given["val"], given["test"]
+        how = "Honoured the train/, val/ and test/ folders"
+    else:
+        # val/ without test/ becomes the held-out test split, so that model selection
+        # (which uses validation) never sees the data the final score comes from.
+        test = given["test"] if len(given["test"]) else given["val"]
+        inner_train, inner_val, _ = split_indices(labels[given["train"]], val_f, test_f, seed,
+                                                  stratified=True, need_test=False)
+        train, val = given["train"][inner_train], given["train"][inner_val]
+        held = "test/" if len(given["test"]) else "val/ (no test/ folder, so val/ is the held-out test split)"
+        how = f"Honoured {held}; validation is a seeded stratified {val_f:.0%} of train/"
+    if not len(test):
+        raise DataError("The test split is empty. Put images in test/ or remove the empty split folders.")
+    return {"train": (train, how), "val": (val, how), "test": (test, how)}

@@ -1,0 +1,56 @@
+"""Seeded, stratified train/val/test index splits for data that comes without its own splits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from automl.errors import DataError
+
+# A class needs one example in each of train, val and test to be learnt and measured at all.
+MIN_EXAMPLES_PER_CLASS = 3
+
+
+def check_class_sizes(labels: np.ndarray, class_names, where: str, unit: str = "examples",
+                      minimum: int = MIN_EXAMPLES_PER_CLASS) -> None:
+    """Refuses single-class data and classes too small to split."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    present = [name for name, count in zip(class_names, counts) if count > 0]
+    if len(present) < 2:
+        found = ", ".join(repr(name) for name in present) or "none"
+        raise DataError(
+            f"Found {len(present)} class in {where} ({found}). Classification needs at least 2: "
+            "add a sub-folder (or label value) per class.")
+    for name, count in zip(class_names, counts):
+        if count < minimum:
+            raise DataError(
+                f"Class {name!r} in {where} has {count} {unit}; each class needs at least {minimum} "
+                f"so that training, validation and test each see it. Add {unit} or remove the class.")
+
+
+def _holdout(indices, labels, fraction, seed, stratified):
+    n_classes = len(np.unique(labels[indices]))
+    size = max(1, math.ceil(len(indices) * fraction))
+    if stratified:
+        size = max(size, n_classes)
+    return train_test_split(indices, test_size=size, random_state=seed,
+                            stratify=labels[indices] if stratified else None)
+
+
+def split_indices(labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
+                  stratified: bool, need_test: bool = True):
+    """Returns (train, val, test) index arrays; test is empty when need_test is False."""
+    indices = np.arange(len(labels))
+    test = np.array([], dtype=int)
+    if need_test:
+        indices, test = _holdout(indices, labels, test_fraction, seed, stratified)
+    train, val = _holdout(indices, labels, val_fraction / (1 - test_fraction if need_test else 1),
+                          seed + 1, stratified)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def describe_split(sizes: dict[str, int], how: str) -> str:
+    parts = ", ".join(f"{name} {count}" for name, count in sizes.items())
+    return f"{how} ({parts})."

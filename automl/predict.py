@@ -1,0 +1,91 @@
+"""`automl predict`: a finished run's SavedModel applied to new raw images or table rows → a CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from automl.errors import DataError
+from automl.ingest.images import is_image_file
+from automl.ingest.table import column_arrays, is_table_file, read_table
+
+BATCH = 64
+
+
+def _load(run_dir: Path):
+    meta_path = run_dir / "model" / "metadata.json"
+    if not meta_path.exists():
+        raise DataError(f"'{run_dir}' has no exported model (model/metadata.json). "
+                        "Give the run directory of a finished `automl run`.")
+    return tf.saved_model.load(str(run_dir / "model")), json.loads(meta_path.read_text())
+
+
+def _image_batches(paths, meta):
+    info = meta["image_inputs"]
+    for start in range(0, len(paths), BATCH):
+        images = []
+        for path in paths[start:start + BATCH]:
+            try:
+                image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+            except tf.errors.InvalidArgumentError:
+                raise DataError(f"Cannot decode '{path}' as an image. Remove it or fix the file.") from None
+            if info["channels"] == 1:
+                image = tf.image.rgb_to_grayscale(image)
+            # Same-size batches: the model resizes inside, so this only groups images of any size.
+            image = tf.image.resize(image, (info["height"], info["width"]), antialias=True)
+            images.append(tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8))
+        yield tf.stack(images)
+
+
+def _table_batches(frame: pd.DataFrame, meta):
+    missing = [c["name"] for c in meta["columns"] if c["name"] not in frame.columns]
+    if missing:
+        raise DataError(f"The table lacks column(s) {', '.join(map(repr, missing))} that the model needs. "
+                        f"Expected columns: {', '.join(c['name'] for c in meta['columns'])}.")
+    keys = {c["name"]: c["key"] for c in meta["columns"]}
+    sub = frame[list(keys)].copy()
+    for column in meta["columns"]:  # the training types decide, not how this file was parsed
+        if column["kind"] == "numeric":
+            sub[column["name"]] = pd.to_numeric(sub[column["name"]], errors="coerce")
+        else:
+            sub[column["name"]] = sub[column["name"]].astype("string")
+    arrays = column_arrays(sub, keys)
+    for start in range(0, len(frame), BATCH):
+        yield {key: tf.constant(values[start:start + BATCH, 0]) for key, values in arrays.items()}
+
+
+def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Path, int]:
+    """Predicts every image (file or folder) or table row in source and writes a CSV.
+
+    Returns:
+        The CSV path and the number of predictions.
+    """
+    model, meta = _load(run_dir)
+    if not source.exists():
+        raise DataError(f"No such file or folder: '{source}'. Give an image, a folder of images or a table.")
+    if meta["modality"] == "image":
+        paths = sorted(p for p in source.rglob("*") if is_image_file(p)) if source.is_dir() else [source]
+        if not paths:
+            raise DataError(f"No images in '{source}'.")
+        batches, frame = _image_batches(paths, meta), pd.DataFrame({"path": [str(p) for p in paths]})
+    else:
+        if not is_table_file(source):
+            raise DataError(f"'{source}' is not a CSV/TSV/Parquet table, which this model (trained on a table) needs.")
+        frame = read_table(source)
+        batches = _table_batches(frame, meta)
+        frame = frame.copy()
+    outputs = [model.serve(batch) for batch in batches]
+    if meta["task"] == "regression":
+        frame["prediction"] = np.concatenate([o["prediction"].numpy() for o in outputs])
+    else:
+        probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
+        frame["predicted_class"] = [meta["class_names"][i] for i in probabilities.argmax(axis=1)]
+        for i, name in enumerate(meta["class_names"]):
+            frame[f"probability_{name}"] = probabilities[:, i]
+    output = output or run_dir / "predictions.csv"
+    frame.to_csv(output, index=False)
+    return output, len(frame)

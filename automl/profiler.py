@@ -1,0 +1,177 @@
+"""Profile stage: facts about a Dataset and guardrails (Passed / Done / Alerted, each with a sentence)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from automl.columns import ColumnInput, ColumnProfile, profile_columns
+from automl.errors import DataError
+from automl.ingest.dataset import SPLITS, Dataset, SkippedFile
+
+# Above this ratio of largest to smallest class, an unweighted loss mostly learns the big class.
+IMBALANCE_RATIO_FOR_WEIGHTS = 3.0
+# Below this many test examples one error moves accuracy by more than 2 points.
+SMALL_TEST_SPLIT = 50
+PASSED, DONE, ALERTED = "Passed", "Done", "Alerted"
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    status: str  # Passed | Done | Alerted
+    message: str
+
+
+@dataclass(frozen=True)
+class ImageInputs:
+    height: int
+    width: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Facts and guardrails, plus what the model's input layers are built from.
+
+    Attributes:
+        facts: (label, value) pairs for people, in display order.
+        class_counts: Examples per class, per split (classification only).
+        class_weight: Class weights to train with, or None when classes are balanced enough.
+        image_inputs: Model input shape (images only).
+        column_inputs: Kept columns and their preprocessing statistics (tables only).
+        columns: Every column's profile, kept or dropped (tables only).
+        target_mean, target_std: Training target statistics (regression only).
+    """
+
+    name: str
+    modality: str
+    task: str
+    class_names: tuple[str, ...]
+    split_sizes: dict[str, int]
+    class_counts: dict[str, tuple[int, ...]]
+    imbalance_ratio: float
+    class_weight: dict[int, float] | None
+    facts: tuple[tuple[str, str], ...]
+    guardrails: tuple[Guardrail, ...]
+    skipped: tuple[SkippedFile, ...] = ()
+    image_inputs: ImageInputs | None = None
+    column_inputs: tuple[ColumnInput, ...] = ()
+    columns: tuple[ColumnProfile, ...] = ()
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def _balance(dataset: Dataset):
+    counts = {split: tuple(int(c) for c in np.bincount(s.labels, minlength=dataset.num_classes))
+              for split, s in dataset.splits().items()}
+    train = np.array(counts["train"])
+    ratio = float(train.max() / max(train.min(), 1))
+    if ratio <= IMBALANCE_RATIO_FOR_WEIGHTS:
+        return counts, ratio, None, Guardrail("Class balance", PASSED,
+                                              f"Largest to smallest class ratio is {ratio:.1f} (limit {IMBALANCE_RATIO_FOR_WEIGHTS:g}).")
+    weights = {i: float(train.sum() / (len(train) * max(c, 1))) for i, c in enumerate(train)}
+    return counts, ratio, weights, Guardrail(
+        "Class balance", DONE, f"Largest to smallest class ratio is {ratio:.1f} (over {IMBALANCE_RATIO_FOR_WEIGHTS:g}): "
+        "balanced class weights are applied in training.")
+
+
+def _leakage(dataset: Dataset) -> list[Guardrail]:
+    train = set(dataset.train.hashes)
+    checks = []
+    for split in ("val", "test"):
+        shared = sum(h in train for h in dataset.splits()[split].hashes)
+        if shared:
+            checks.append(Guardrail(f"Leakage train→{split}", ALERTED,
+                                    f"{shared} of {dataset.splits()[split].size} {split} examples are byte-identical to training "
+                                    f"examples: {split} scores are optimistic. Remove the duplicates."))
+        else:
+            checks.append(Guardrail(f"Leakage train→{split}", PASSED, f"No {split} example is identical to a training example."))
+    duplicates = len(dataset.train.hashes) - len(train)
+    if duplicates:
+        checks.append(Guardrail("Duplicates in train", ALERTED, f"{duplicates} training examples are exact duplicates of others."))
+    return checks
+
+
+def _image_facts(dataset: Dataset):
+    info = dataset.images
+    height, width, channels = info.input_shape
+    modes = Counter(info.modes)
+    facts = [("Image sizes (h×w)", f"median {int(np.median(info.heights))}×{int(np.median(info.widths))}, "
+                                   f"min {info.heights.min()}×{info.widths.min()}, max {info.heights.max()}×{info.widths.max()}"),
+             ("Colour modes", ", ".join(f"{mode} {count}" for mode, count in modes.most_common())),
+             ("Model input", f"{height}×{width}×{channels}")]
+    mixed = len(set(zip(info.heights.tolist(), info.widths.tolist()))) > 1 or (info.heights[0], info.widths[0]) != (height, width)
+    checks = [Guardrail("Image size", DONE if mixed else PASSED,
+                        f"Images are resized to {height}×{width} inside the model." if mixed else f"All images are {height}×{width}."),
+              Guardrail("Channels", DONE if len(modes) > 1 else PASSED,
+                        f"Mixed colour modes ({', '.join(modes)}) are converted to {channels} channel(s)."
+                        if len(modes) > 1 else f"All images are {next(iter(modes))}.")]
+    return facts, checks, ImageInputs(height, width, channels)
+
+
+def _table_facts(dataset: Dataset):
+    regression = dataset.task == "regression"
+    columns, inputs, leaks = profile_columns(dataset.table, dataset.train.labels, dataset.val.labels, regression)
+    if not inputs:
+        raise DataError(f"No usable feature column in {dataset.source}: every column is constant or ID-like. "
+                        "Add feature columns that vary.")
+    dropped = [c for c in columns if c.role == "dropped"]
+    missing = [c for c in columns if c.role == "feature" and c.missing_fraction > 0]
+    kinds = Counter(c.kind for c in columns if c.role == "feature")
+    facts = [("Columns", f"{len(columns)} features ({', '.join(f'{n} {k}' for k, n in kinds.items())}), "
+                         f"{len(dropped)} dropped; target {dataset.target!r}")]
+    checks = [
+        Guardrail("Constant / ID-like columns", DONE if dropped else PASSED,
+                  "Dropped " + ", ".join(f"{c.name!r} ({c.note})" for c in dropped) + "." if dropped
+                  else "No constant or ID-like column."),
+        Guardrail("Missing values", DONE if missing else PASSED,
+                  "Missing values in " + ", ".join(f"{c.name!r} ({c.missing_fraction:.0%})" for c in missing)
+                  + " are filled inside the model (train median; empty category)." if missing else "No missing values."),
+        Guardrail("Target leakage", ALERTED if leaks else PASSED,
+                  f"Column(s) {', '.join(map(repr, leaks))} alone predict the target almost perfectly: check they are "
+                  "known before the target is; drop them if not." if leaks else "No single column predicts the target almost perfectly."),
+    ]
+    return facts, checks, inputs, tuple(columns)
+
+
+def profile_dataset(dataset: Dataset) -> Profile:
+    """Computes facts and guardrails for a Dataset.
+
+    Raises:
+        DataError: A table has no usable feature column.
+    """
+    sizes = {split: dataset.splits()[split].size for split in SPLITS}
+    facts = [("Source", dataset.source), ("Splits", dataset.split_note)]
+    facts += [("Note", note) for note in dataset.notes]
+    checks, counts, ratio, weights = [], {}, 1.0, None
+    if dataset.task == "classification":
+        counts, ratio, weights, balance = _balance(dataset)
+        facts.append(("Classes", f"{dataset.num_classes}: " + ", ".join(
+            f"{name} ({n})" for name, n in zip(dataset.class_names, np.sum(list(counts.values()), axis=0)))))
+        checks.append(balance)
+    checks.append(Guardrail("Unreadable files", ALERTED if dataset.skipped else PASSED,
+                            f"{len(dataset.skipped)} files were skipped (listed in the report)." if dataset.skipped
+                            else "Every file was read."))
+    checks += _leakage(dataset)
+    if sizes["test"] < SMALL_TEST_SPLIT:
+        checks.append(Guardrail("Test size", ALERTED, f"Only {sizes['test']} test examples: one error moves test "
+                                f"accuracy by {100 / max(sizes['test'], 1):.1f} points."))
+    extra = {}
+    if dataset.modality == "image":
+        more, image_checks, extra["image_inputs"] = _image_facts(dataset)
+    else:
+        more, image_checks, extra["column_inputs"], extra["columns"] = _table_facts(dataset)
+    if dataset.task == "regression":
+        extra["target_mean"] = float(np.mean(dataset.train.labels))
+        extra["target_std"] = float(np.std(dataset.train.labels) or 1.0)
+    return Profile(
+        name=dataset.name, modality=dataset.modality, task=dataset.task, class_names=dataset.class_names,
+        split_sizes=sizes, class_counts=counts, imbalance_ratio=ratio, class_weight=weights,
+        facts=tuple(facts + more), guardrails=tuple(checks + image_checks), skipped=dataset.skipped, **extra)

@@ -1,0 +1,125 @@
+"""Report stage, plots: learning curves and the confusion matrix as inline PNG data URIs.
+
+Figures are built with `matplotlib.figure.Figure` and the Agg canvas directly, never pyplot, so
+writing a report touches no global matplotlib state.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+DPI = 90
+# Past this many classes tick labels overlap into an unreadable band; the heatmap alone still shows
+# where the errors are.
+MAX_LABELLED_CLASSES = 30
+# Past this many classes the per-cell counts are too small to read.
+MAX_ANNOTATED_CLASSES = 15
+# Class names longer than this are cut on the axes (the tables show them whole).
+MAX_TICK_CHARS = 18
+TRAIN_COLOUR, VAL_COLOUR, BEST_COLOUR = "#1f6feb", "#d9480f", "#555555"
+
+
+def _data_uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    # No "Software" metadata: the PNG then holds no URL at all.
+    FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def main_metric(history: dict[str, list[float]]) -> str | None:
+    """The metric shown beside the loss: accuracy, else MAE, else the first other training metric."""
+    for name in ("accuracy", "mae"):
+        if history.get(name) or history.get(f"val_{name}"):
+            return name
+    others = [k for k in history if not k.startswith("val_") and k != "loss" and history[k]]
+    return others[0] if others else None
+
+
+def _plot_metric(axes, history, name: str, best_epoch: int) -> None:
+    for key, label, colour in ((name, "train", TRAIN_COLOUR), (f"val_{name}", "validation", VAL_COLOUR)):
+        values = [float(v) for v in history.get(key) or []]
+        if values:
+            axes.plot(range(1, len(values) + 1), values, marker="o", markersize=3, color=colour, label=label)
+    if best_epoch > 0:
+        axes.axvline(best_epoch, color=BEST_COLOUR, linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
+    axes.set_title(name, fontsize=10)
+    axes.set_xlabel("epoch", fontsize=9)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.tick_params(labelsize=8)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+
+
+def learning_curves(history: dict[str, list[float]], best_epoch: int) -> str | None:
+    """Plots loss and the main metric per epoch, train against validation, with the best epoch marked.
+
+    Args:
+        history: Metric name → per-epoch values (e.g. "loss", "val_loss", "accuracy", "val_accuracy").
+        best_epoch: Epoch (from 1) the kept weights come from; 0 draws no marker.
+
+    Returns:
+        A `data:image/png;base64,...` URI, or None when the history holds no per-epoch values.
+    """
+    names = [n for n in ("loss", main_metric(history)) if n and (history.get(n) or history.get(f"val_{n}"))]
+    if not names:
+        return None
+    figure = Figure(figsize=(4.4 * len(names), 3.0), dpi=DPI, layout="constrained")
+    for index, name in enumerate(names, start=1):
+        _plot_metric(figure.add_subplot(1, len(names), index), history, name, best_epoch)
+    return _data_uri(figure)
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_TICK_CHARS else name[: MAX_TICK_CHARS - 1] + "…"
+
+
+def _label_axes(axes, class_names) -> None:
+    ticks = np.arange(len(class_names))
+    labels = [_short(str(name)) for name in class_names]
+    # parse_math=False: a class name holding "$" must print as written, not as TeX.
+    axes.set_xticks(ticks, labels, rotation=45, ha="right", fontsize=8, parse_math=False)
+    axes.set_yticks(ticks, labels, fontsize=8, parse_math=False)
+
+
+def _annotate(axes, matrix: np.ndarray) -> None:
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), value in np.ndenumerate(matrix):
+        axes.text(column, row, str(value), ha="center", va="center", fontsize=8,
+                  color="white" if value > threshold else "black")
+
+
+def confusion_heatmap(confusion, class_names) -> str | None:
+    """Draws the test confusion matrix (rows: true class, columns: predicted class).
+
+    Args:
+        confusion: Square matrix of counts, as nested sequences.
+        class_names: One name per row; tick labels are left out past MAX_LABELLED_CLASSES classes.
+
+    Returns:
+        A `data:image/png;base64,...` URI, or None when there is no matrix.
+    """
+    matrix = np.asarray(confusion, dtype=np.int64)
+    if matrix.ndim != 2 or not matrix.size:
+        return None
+    n = matrix.shape[0]
+    side = float(np.clip(2.5 + 0.35 * min(n, MAX_LABELLED_CLASSES), 3.5, 8.0))
+    figure = Figure(figsize=(side + 1.0, side), dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues", interpolation="nearest")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    axes.set_xlabel("predicted class", fontsize=9)
+    axes.set_ylabel("true class", fontsize=9)
+    if n <= MAX_LABELLED_CLASSES:
+        _label_axes(axes, class_names)
+    else:
+        axes.set_xticks([])
+        axes.set_yticks([])
+    if n <= MAX_ANNOTATED_CLASSES:
+        _annotate(axes, matrix)
+    return _data_uri(figure)

@@ -1,0 +1,180 @@
+"""Report stage, sections: turns the run's objects into the formatted rows the HTML template shows.
+
+Values stay plain strings and numbers here; escaping is the template's job (autoescape is on).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+# Longer lists are cut in the HTML (summary.json keeps them whole): a page of thousands of rows
+# is not read, only scrolled.
+MAX_SKIPPED_ROWS = 50
+MAX_CLASS_ROWS = 200
+TUNER_KEY_PREFIX = "tuner/"
+GUARDRAIL_CSS = {"Passed": "passed", "Done": "done", "Alerted": "alerted"}
+VERDICT_CSS = {"ok": "passed", "overfitting": "alerted", "underfitting": "alerted"}
+STOPPED = {"max_trials": "it reached the trial limit ({max_trials} trials).",
+           "time_budget": "the time budget ({budget}) ran out.",
+           "search_complete": "the tuner had no more hyperparameter sets to try."}
+PERCENT_METRICS = ("accuracy",)
+
+
+def public_hyperparameters(values: dict) -> dict:
+    """Drops Keras Tuner bookkeeping entries ("tuner/epochs", "tuner/trial_id", …)."""
+    return {key: value for key, value in values.items() if not str(key).startswith(TUNER_KEY_PREFIX)}
+
+
+def fmt_number(value, digits: int = 4) -> str:
+    """Formats a number for people: '—' for missing, `digits` significant digits otherwise."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"
+
+
+def fmt_metric(name: str, value) -> str:
+    """Accuracy as '98.40 %', R² with 3 decimals, other metrics with 4 significant digits."""
+    if value is None or not math.isfinite(float(value)):
+        return "—"
+    if name in PERCENT_METRICS:
+        return f"{100 * float(value):.2f} %"
+    if name == "r2":
+        return f"{float(value):.3f}"
+    # Losses and errors: 4 decimals reads well below 1000; past that decimals are noise.
+    return f"{float(value):,.4f}" if abs(float(value)) < 1000 else f"{float(value):,.1f}"
+
+
+def fmt_seconds(seconds) -> str:
+    return "—" if seconds is None else f"{float(seconds):.1f} s"
+
+
+def fmt_budget(seconds) -> str:
+    return "no time limit" if not seconds else f"{float(seconds):g} s"
+
+
+def metric_label(name: str) -> str:
+    return {"accuracy": "Accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²"}.get(name, name)
+
+
+def headline(diagnosis) -> list[tuple[str, str]]:
+    """The test numbers for the header: accuracy, or MAE, RMSE and R² for regression."""
+    test = diagnosis.metrics.get("test", {})
+    names = ("accuracy",) if diagnosis.task == "classification" else ("mae", "rmse", "r2")
+    return [(f"Test {metric_label(n)}", fmt_metric(n, test[n])) for n in names if n in test]
+
+
+def guardrail_rows(profile) -> list[dict]:
+    return [{"name": g.name, "status": g.status, "css": GUARDRAIL_CSS.get(g.status, "unknown"),
+             "message": g.message} for g in profile.guardrails]
+
+
+def capped(items, limit: int) -> tuple[list, int]:
+    """The first `limit` items and how many were left out."""
+    items = list(items)
+    return items[:limit], max(len(items) - limit, 0)
+
+
+def column_rows(profile) -> list[dict]:
+    return [{"name": c.name, "kind": c.kind, "missing": f"{100 * c.missing_fraction:.1f} %",
+             "unique": f"{c.unique:,}", "role": c.role, "note": c.note} for c in profile.columns]
+
+
+def class_count_table(profile) -> dict:
+    """Rows of (class name, count per split) for classification; empty otherwise."""
+    splits = [s for s in ("train", "val", "test") if s in profile.class_counts]
+    rows = [(name, [profile.class_counts[s][i] for s in splits]) for i, name in enumerate(profile.class_names)]
+    shown, more = capped(rows, MAX_CLASS_ROWS)
+    return {"splits": splits, "rows": shown, "more": more}
+
+
+def lower_is_better(objective: str) -> bool:
+    return not any(word in objective for word in ("accuracy", "auc", "precision", "recall", "r2"))
+
+
+def ranked_trials(result) -> list:
+    """Trials best first by the search objective; trials without a score go last, in their order."""
+    scored, unscored = [], []
+    for trial in result.trials:
+        (scored if trial.score is not None and math.isfinite(trial.score) else unscored).append(trial)
+    scored.sort(key=lambda t: t.score, reverse=not lower_is_better(result.objective))
+    return scored + unscored
+
+
+def _hp_text(values: dict) -> str:
+    return ", ".join(f"{key}={fmt_number(value)}" for key, value in public_hyperparameters(values).items()) or "—"
+
+
+def leaderboard_rows(result) -> list[dict]:
+    rows = []
+    for rank, trial in enumerate(ranked_trials(result), start=1):
+        has_score = trial.score is not None and math.isfinite(trial.score)
+        rows.append({"rank": rank if has_score else "—", "trial_id": trial.trial_id,
+                     "hyperparameters": _hp_text(trial.hyperparameters),
+                     "score": fmt_metric(result.objective.removeprefix("val_"), trial.score),
+                     "status": trial.status, "epochs": trial.epochs, "params": fmt_number(trial.params),
+                     "seconds": fmt_seconds(trial.seconds), "best": trial.trial_id == result.best_trial_id})
+    return rows
+
+
+def stopped_sentence(result, plan) -> str:
+    template = STOPPED.get(result.stopped_because, f"{result.stopped_because}.")
+    return "The search stopped because " + template.format(max_trials=plan.max_trials,
+                                                          budget=fmt_budget(plan.time_budget))
+
+
+def metrics_table(diagnosis) -> dict:
+    """Columns are metric names; rows are train, val, test and the test baseline."""
+    names = list(dict.fromkeys(n for split in diagnosis.metrics.values() for n in split))
+    rows = [(split, [fmt_metric(n, values.get(n)) for n in names]) for split, values in diagnosis.metrics.items()]
+    label = "baseline (test)" + (": majority class" if diagnosis.task == "classification" else ": training mean")
+    rows.append((label, [fmt_metric(n, diagnosis.baseline.get(n)) for n in names]))
+    return {"columns": [metric_label(n) for n in names], "rows": rows}
+
+
+def per_class_rows(diagnosis) -> tuple[list[dict], int]:
+    rows = [{"name": c.name, "precision": f"{c.precision:.3f}", "recall": f"{c.recall:.3f}",
+             "f1": f"{c.f1:.3f}", "support": c.support} for c in diagnosis.per_class]
+    return capped(rows, MAX_CLASS_ROWS)
+
+
+def gap_text(diagnosis) -> str:
+    if diagnosis.task == "classification":
+        return f"{100 * diagnosis.gap:.2f} percentage points (train minus validation accuracy)"
+    return f"{diagnosis.gap:.3f} (train minus validation R²)"
+
+
+def relative(path, run_dir: Path) -> str:
+    """A path as seen from the run directory (where report.html lives)."""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(run_dir).resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _example_value(column) -> str:
+    if column.kind == "numeric":
+        return f"tf.constant([{float(f'{column.mean:.4g}')!r}])"  # a float literal: the input is float32
+    return f"tf.constant([{(column.vocabulary[0] if column.vocabulary else '')!r}])"
+
+
+def load_example(profile, model_dir: str) -> str:
+    """Five lines of Python that load the SavedModel and call its `serve` endpoint on raw input."""
+    shape = profile.image_inputs
+    if shape is not None:
+        inputs = (f"inputs = tf.zeros([1, {shape.height}, {shape.width}, {shape.channels}], tf.uint8)"
+                  "  # raw pixels, any size")
+    elif profile.column_inputs:
+        shown = profile.column_inputs[:3]
+        items = ", ".join(f"{c.key!r}: {_example_value(c)}" for c in shown)
+        more = len(profile.column_inputs) - len(shown)
+        inputs = "inputs = {" + items + "}" + (f"  # and the {more} other columns in metadata.json" if more else "")
+    else:
+        inputs = "inputs = ...  # raw examples, as described in metadata.json"
+    output = "prediction" if profile.task == "regression" else "predicted_class"
+    return "\n".join(["import tensorflow as tf",
+                      f"model = tf.saved_model.load({model_dir!r})  # from the run directory",
+                      inputs, "outputs = model.serve(inputs)", f"print(outputs[{output!r}])"])

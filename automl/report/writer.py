@@ -1,0 +1,164 @@
+"""Report stage: RUN_DIR/report.html (one self-contained page, no scripts, no external URLs) and
+RUN_DIR/summary.json (the same facts for machines)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+
+from automl.report import plots, sections
+
+TEMPLATE = "template.html.j2"
+# Distribution names to report, with the alternatives a platform may install them under.
+VERSIONED_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"), "keras": ("keras",),
+                      "keras_tuner": ("keras-tuner",), "numpy": ("numpy",), "pandas": ("pandas",)}
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    summary: Path
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the libraries a run depends on, plus Python's."""
+    versions = {}
+    for name, distributions in VERSIONED_PACKAGES.items():
+        versions[name] = "not installed"
+        for distribution in distributions:
+            try:
+                versions[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def read_fingerprint(run_dir: Path) -> str | None:
+    """The data fingerprint recorded in RUN_DIR/run.json when the run started, if there is one."""
+    try:
+        return json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _plain(value):
+    """Converts to JSON types: numpy scalars/arrays, Paths, tuples; NaN and infinities become null."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
+        return _plain(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def _trial_dict(trial) -> dict:
+    return {"trial_id": trial.trial_id, "hyperparameters": sections.public_hyperparameters(trial.hyperparameters),
+            "score": trial.score, "status": trial.status, "epochs": trial.epochs, "params": trial.params,
+            "seconds": trial.seconds, "history": trial.history}
+
+
+def build_summary(config, profile, plan, result, diagnosis, export, command: str, run_dir: Path) -> dict:
+    """Everything report.html states, as a JSON-serialisable dict (summary.json)."""
+    summary = {
+        "task": diagnosis.task, "family": plan.family, "reason": plan.reason, "dataset": profile.name,
+        "metrics": diagnosis.metrics, "baseline": diagnosis.baseline, "best_epoch": diagnosis.best_epoch,
+        "gap": diagnosis.gap, "verdict": diagnosis.verdict, "verdict_reason": diagnosis.verdict_reason,
+        "fixes": diagnosis.fixes, "best_trial_id": result.best_trial_id,
+        "best_hyperparameters": sections.public_hyperparameters(result.best_hyperparameters),
+        "objective": result.objective, "tuner": result.tuner,
+        "trials": [_trial_dict(t) for t in result.trials],
+        "stopped_because": result.stopped_because, "search_seconds": result.seconds,
+        "guardrails": [{"name": g.name, "status": g.status, "message": g.message} for g in profile.guardrails],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in profile.skipped],
+        "class_names": profile.class_names, "split_sizes": profile.split_sizes,
+        "export": {"model_dir": str(export.model_dir), "keras_path": str(export.keras_path),
+                   "metadata_path": str(export.metadata_path), "parity_max_abs_diff": export.parity_max_abs_diff,
+                   "parity_samples": export.parity_samples, "size_bytes": export.size_bytes},
+        "config": dataclasses.asdict(config), "command": command,
+        "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
+    }
+    return _plain(summary)
+
+
+def _export_context(profile, export, run_dir: Path) -> dict:
+    model_dir = sections.relative(export.model_dir, run_dir)
+    return {"model_dir": model_dir, "keras_path": sections.relative(export.keras_path, run_dir),
+            "metadata_path": sections.relative(export.metadata_path, run_dir),
+            "parity": f"{export.parity_max_abs_diff:.2e}", "parity_samples": export.parity_samples,
+            "size_mb": f"{export.size_bytes / 1e6:.2f} MB", "example": sections.load_example(profile, model_dir)}
+
+
+def _data_context(profile) -> dict:
+    skipped, skipped_more = sections.capped(profile.skipped, sections.MAX_SKIPPED_ROWS)
+    return {"facts": profile.facts, "guardrails": sections.guardrail_rows(profile), "skipped": skipped,
+            "skipped_more": skipped_more, "columns": sections.column_rows(profile),
+            "class_counts": sections.class_count_table(profile), "split_sizes": profile.split_sizes}
+
+
+def _results_context(profile, plan, result, diagnosis) -> dict:
+    best = next((t for t in result.trials if t.trial_id == result.best_trial_id), None)
+    per_class, per_class_more = sections.per_class_rows(diagnosis)
+    return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
+            "stopped": sections.stopped_sentence(result, plan), "search_time": sections.fmt_seconds(result.seconds),
+            "curves": plots.learning_curves(best.history, diagnosis.best_epoch) if best else None,
+            "metrics": sections.metrics_table(diagnosis), "confusion": plots.confusion_heatmap(
+                diagnosis.confusion, profile.class_names),
+            "per_class": per_class, "per_class_more": per_class_more, "gap": sections.gap_text(diagnosis)}
+
+
+def build_context(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str) -> dict:
+    """The template's variables: formatted rows, plots as data URIs, and the reproduce block."""
+    return {
+        "dataset": profile.name, "task": diagnosis.task, "family": plan.family, "plan": plan,
+        "budget": sections.fmt_budget(plan.time_budget), "headline": sections.headline(diagnosis),
+        "diagnosis": diagnosis, "verdict_css": sections.VERDICT_CSS.get(diagnosis.verdict, "unknown"),
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command, "seed": config.seed,
+        "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
+        "export": _export_context(profile, export, run_dir), "is_classification": diagnosis.task == "classification",
+        **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
+    }
+
+
+def render_html(context: dict) -> str:
+    """Renders the report template with autoescaping on, so every data string is HTML-escaped."""
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template(TEMPLATE).render(context)
+
+
+def write_report(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str = "") -> ReportPaths:
+    """Writes RUN_DIR/report.html and RUN_DIR/summary.json for one finished run.
+
+    Args:
+        run_dir: The run directory; both files go there and paths in them are shown relative to it.
+        config, profile, plan, result, diagnosis, export: The objects the earlier stages returned.
+        command: The exact command line that started the run ("" when called from Python).
+
+    Returns:
+        The paths of the two files written.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    paths = ReportPaths(html=run_dir / "report.html", summary=run_dir / "summary.json")
+    summary = build_summary(config, profile, plan, result, diagnosis, export, command, run_dir)
+    paths.summary.write_text(json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    context = build_context(run_dir, config, profile, plan, result, diagnosis, export, command)
+    paths.html.write_text(render_html(context), encoding="utf-8")
+    return paths

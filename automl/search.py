@@ -1,0 +1,198 @@
+"""Search stage: Keras Tuner over the chosen family within trial and wall-clock budgets.
+
+Tuner state lives in RUN_DIR/search so an interrupted run can resume; the best trial's best epoch
+(early stopping restores it) is the model that goes on to diagnosis and export.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import tensorflow as tf
+
+from automl.errors import ConfigError
+from automl.families import FAMILIES
+from automl.progress import NullProgress
+from automl.search_callbacks import DeadlineStop, TrialWatcher
+
+TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
+# Datasets under this size are cached decoded in memory; larger ones in a file in the run directory.
+MEMORY_CACHE_BYTES = 2 * 1024**3
+SHUFFLE_BUFFER = 10_000
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    trial_id: str
+    hyperparameters: dict
+    score: float | None
+    status: str
+    epochs: int
+    params: int
+    seconds: float
+    history: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best model and every trial.
+
+    Attributes:
+        objective: The metric trials are ranked by ("val_accuracy" or "val_loss").
+        stopped_because: "max_trials", "time_budget" or "search_complete".
+    """
+
+    model: keras.Model
+    best_trial_id: str
+    best_hyperparameters: dict
+    trials: tuple[TrialRecord, ...]
+    objective: str
+    tuner: str
+    stopped_because: str
+    seconds: float
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        return next(t for t in self.trials if t.trial_id == self.best_trial_id)
+
+
+def objective_for(task: str) -> kt.Objective:
+    return kt.Objective("val_accuracy", "max") if task == "classification" else kt.Objective("val_loss", "min")
+
+
+def _select_inputs(profile):
+    keys = [column.key for column in profile.column_inputs]
+    return (lambda x, y: ({k: x[k] for k in keys}, y)) if keys else None
+
+
+def batched(split, profile, batch_size: int, cache_dir: Path | None, seed: int | None = None) -> tf.data.Dataset:
+    """Batches a split for training (shuffled when seed is given) with the model's input columns."""
+    data = split.data
+    select = _select_inputs(profile)
+    if select:
+        data = data.map(select)
+    if cache_dir is not None:
+        shape = profile.image_inputs
+        approx = split.size * (shape.height * shape.width * shape.channels if shape else 64)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        data = data.cache() if approx < MEMORY_CACHE_BYTES else data.cache(str(cache_dir / "cache"))
+    if seed is not None:
+        data = data.shuffle(min(split.size, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+class _FamilyHyperModel(kt.HyperModel):
+    def __init__(self, family: str, profile):
+        super().__init__(name=family)
+        self.family, self.profile = family, profile
+
+    def build(self, hp):
+        return FAMILIES[self.family](hp, self.profile)
+
+
+def _defaults_first(oracle) -> None:
+    """Makes the first trial use the family's default hyperparameters (a known-good configuration);
+    Keras Tuner otherwise starts from a random point."""
+    sample = oracle._random_values
+
+    def first_defaults():
+        if not oracle.trials:
+            return {hp.name: hp.default for hp in oracle.hyperparameters.space}
+        return sample()
+    oracle._random_values = first_defaults
+
+
+def make_tuner(plan, profile, run_dir: Path, config) -> kt.Tuner:
+    common = dict(hypermodel=_FamilyHyperModel(plan.family, profile), objective=objective_for(plan.task),
+                  seed=config.seed, directory=str(run_dir), project_name="search",
+                  overwrite=False, max_consecutive_failed_trials=3)
+    if plan.tuner == "hyperband":
+        tuner = kt.Hyperband(max_epochs=plan.epochs, factor=3, **common)
+        tuner.oracle.max_trials = plan.max_trials  # Hyperband has no trial cap of its own
+    else:
+        tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)
+    _defaults_first(tuner.oracle)
+    return tuner
+
+
+def _epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:
+    """Times a few training steps of the default model to estimate one epoch."""
+    model = FAMILIES[plan.family](kt.HyperParameters(), profile)
+    batches = list(train.take(3))
+    model.train_on_batch(*batches[0])  # compiles; not timed
+    start = time.perf_counter()
+    for x, y in batches[1:] or batches:
+        model.train_on_batch(x, y)
+    per_step = (time.perf_counter() - start) / max(len(batches) - 1, 1)
+    keras.backend.clear_session()
+    return per_step * steps
+
+
+def search_models(plan, dataset, profile, config, deadline: float | None = None, progress=None) -> SearchResult:
+    """Runs the tuner and returns the best model and every trial.
+
+    Args:
+        deadline: time.monotonic() value by which the search must stop (None: no limit).
+        progress: Receives search events (see automl.progress.NullProgress).
+
+    Raises:
+        ConfigError: The time budget is shorter than one epoch of the default model.
+    """
+    progress = progress or NullProgress()
+    run_dir = Path(config.run_dir)
+    start = time.monotonic()
+    train = batched(dataset.train, profile, config.batch_size, run_dir / "cache" / "train", seed=config.seed)
+    val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
+    steps = -(-dataset.train.size // config.batch_size)
+    epoch_estimate = _epoch_seconds(plan, profile, train, steps)
+    if deadline is not None and start + epoch_estimate > deadline:
+        raise ConfigError(
+            f"The time budget leaves {max(deadline - start, 0):.0f}s for the search, but one epoch of the default "
+            f"model takes about {epoch_estimate:.0f}s here. Give a larger --time-budget (at least "
+            f"{epoch_estimate * 2 + 30:.0f}s) or less data.")
+    tuner = make_tuner(plan, profile, run_dir, config)
+    objective = tuner.oracle.objective.name
+    watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
+    stopper = DeadlineStop(tuner, deadline)
+    progress.search_started(plan.max_trials, deadline, epoch_estimate)
+    tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
+                 class_weight=profile.class_weight,
+                 callbacks=[keras.callbacks.EarlyStopping(objective, patience=config.patience,
+                                                          mode=tuner.oracle.objective.direction,
+                                                          restore_best_weights=True),
+                            stopper, watcher])
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
+    trials = _records(tuner, watcher.seconds(), watcher.histories())
+    model = tuner.load_model(best[0])
+    stopped = ("time_budget" if stopper.fired else
+               "max_trials" if len(tuner.oracle.trials) >= plan.max_trials else "search_complete")
+    return SearchResult(model=model, best_trial_id=best[0].trial_id,
+                        best_hyperparameters=dict(best[0].hyperparameters.values), trials=trials,
+                        objective=objective, tuner=plan.tuner, stopped_because=stopped,
+                        seconds=time.monotonic() - start)
+
+
+def _records(tuner, seconds: dict[str, float], histories: dict) -> tuple[TrialRecord, ...]:
+    records = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        params = tuner.hypermodel.build(trial.hyperparameters).count_params()
+        keras.backend.clear_session()
+        history = histories.get(trial_id, {})
+        values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+        records.append(TrialRecord(
+            trial_id=trial_id, hyperparameters=values,
+            score=None if trial.score is None else float(trial.score), status=str(trial.status),
+            epochs=max((len(v) for v in history.values()), default=0), params=int(params),
+            seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
+    return tuple(records)
+
+
+def save_trial_log(result: SearchResult, path: Path) -> None:
+    path.write_text(json.dumps([t.__dict__ for t in result.trials], indent=1, default=str))

@@ -1,0 +1,73 @@
+"""Keras callbacks the search uses: a wall-clock deadline, and per-trial timing and progress."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+
+
+class _Shared(keras.callbacks.Callback):
+    """Keras Tuner deep-copies callbacks per trial; these hold run-wide state, so they are shared."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class DeadlineStop(_Shared):
+    """Stops training at the deadline and caps the tuner's trial count so no new trial starts.
+
+    Checked after every batch, so a trial stops within one batch of the deadline; its weights
+    so far (or its best epoch's) are kept, so a search always ends with a trained model.
+    """
+
+    def __init__(self, tuner, deadline: float | None):
+        super().__init__()
+        self.tuner, self.deadline, self.fired = tuner, deadline, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.fired = True
+            self.model.stop_training = True
+            self.tuner.oracle.max_trials = len(self.tuner.oracle.trials)
+
+
+class TrialWatcher(_Shared):
+    """Records each trial's time and per-epoch history (Keras Tuner keeps only the best epoch's
+    metrics) in a JSON file, so resumed runs keep them, and reports progress."""
+
+    def __init__(self, tuner, log_path: Path, progress, max_epochs: int):
+        super().__init__()
+        self.tuner, self.log_path, self.progress, self.max_epochs = tuner, log_path, progress, max_epochs
+        saved = json.loads(log_path.read_text()) if log_path.exists() else {}
+        self._times, self._histories = saved.get("seconds", {}), saved.get("history", {})
+        self._trial_id, self._started = None, 0.0
+
+    def seconds(self) -> dict[str, float]:
+        return dict(self._times)
+
+    def histories(self) -> dict[str, dict[str, list[float]]]:
+        return {trial: dict(history) for trial, history in self._histories.items()}
+
+    def on_train_begin(self, logs=None):
+        trial = next(iter(self.tuner.oracle.ongoing_trials.values()), None)
+        self._trial_id = trial.trial_id if trial else "?"
+        self._started = time.monotonic()
+        values = trial.hyperparameters.values if trial else {}
+        self.progress.trial_started(self._trial_id, len(self.tuner.oracle.trials),
+                                    {k: v for k, v in values.items() if not k.startswith("tuner/")})
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = self._histories.setdefault(self._trial_id, {})
+        for name, value in (logs or {}).items():
+            history.setdefault(name, []).append(float(value))
+        epochs = self.params.get("epochs", self.max_epochs)
+        self.progress.epoch_ended(self._trial_id, epoch + 1, epochs, dict(logs or {}))
+
+    def on_train_end(self, logs=None):
+        elapsed = time.monotonic() - self._started
+        self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
+        self.log_path.write_text(json.dumps({"seconds": self._times, "history": self._histories}))
+        self.progress.trial_ended(self._trial_id, elapsed)
