@@ -83,16 +83,17 @@ def _balance(dataset: Dataset):
 
 
 def _leakage(dataset: Dataset) -> list[Guardrail]:
+    """Byte-identical examples: val against train, test against train and val."""
     train = set(dataset.train.hashes)
+    seen = {"val": (train, "training"), "test": (train | set(dataset.val.hashes), "training or validation")}
     checks = []
-    for split in ("val", "test"):
-        shared = sum(h in train for h in dataset.splits()[split].hashes)
-        if shared:
-            checks.append(Guardrail(f"Leakage train→{split}", ALERTED,
-                                    f"{shared} of {dataset.splits()[split].size} {split} examples are byte-identical to training "
-                                    f"examples: {split} scores are optimistic. Remove the duplicates."))
-        else:
-            checks.append(Guardrail(f"Leakage train→{split}", PASSED, f"No {split} example is identical to a training example."))
+    for split, (earlier, what) in seen.items():
+        hashes = dataset.splits()[split].hashes
+        shared = sum(h in earlier for h in hashes)
+        name = f"Leakage into {split}"
+        checks.append(Guardrail(name, ALERTED, f"{shared} of {len(hashes)} {split} examples are byte-identical to "
+                                f"{what} examples: {split} scores are optimistic. Remove the duplicates.") if shared
+                      else Guardrail(name, PASSED, f"No {split} example is identical to a {what} example."))
     duplicates = len(dataset.train.hashes) - len(train)
     if duplicates:
         checks.append(Guardrail("Duplicates in train", ALERTED, f"{duplicates} training examples are exact duplicates of others."))

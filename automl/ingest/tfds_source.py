@@ -30,8 +30,22 @@ def _builder(name: str, data_dir: str | None):
     return builder
 
 
-def _split_names(builder) -> dict[str, str]:
+def _available_splits(builder) -> set[str]:
+    """Split names from the dataset info, else (info without split metadata) by trying to open them."""
     available = set(builder.info.splits.keys())
+    if available:
+        return available
+    for name in ("train", "validation", "test"):
+        try:
+            builder.as_dataset(split=name)
+            available.add(name)
+        except Exception:  # an absent split raises various tfds errors
+            pass
+    return available
+
+
+def _split_names(builder) -> dict[str, str]:
+    available = _available_splits(builder)
     if "train" not in available:
         raise DataError(f"tfds:{builder.name} has no 'train' split (it has {sorted(available)}).")
     names = {"train": "train"}
@@ -80,7 +94,7 @@ def load_tfds(name: str, config) -> Dataset:
     scanned = {split: _scan(data) for split, data in raw.items()}
     shapes = np.concatenate([shape for _, _, shape in scanned.values()])
     check_class_sizes(np.concatenate([labels for labels, _, _ in scanned.values()]), class_names,
-                      f"tfds:{name}", minimum=1)
+                      f"tfds:{name}", minimum=0)  # the dataset's declared classes are authoritative
     side = config.image_size
     height = side or int(min(np.median(shapes[:, 0]), MAX_AUTO_IMAGE_SIDE))
     width = side or int(min(np.median(shapes[:, 1]), MAX_AUTO_IMAGE_SIDE))

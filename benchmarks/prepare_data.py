@@ -1,0 +1,134 @@
+"""Prepare the benchmark datasets in layouts `automl run` reads, with fixed, repeatable test splits.
+
+Writes mnist.npz and fashion_mnist.npz (official test splits, from the IDX files in shared/data),
+digits.npz (scikit-learn digits, stratified 75/25, seed 0) and breast_cancer/{train,test}.csv
+(scikit-learn breast_cancer, stratified 80/20, seed 0). Files already there are left alone.
+
+    python benchmarks/prepare_data.py [--output /tmp/automl-bench-data] [--shared-data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = Path("/tmp/automl-bench-data")
+DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# (output name, folder under shared/data) for the two IDX datasets.
+IDX_DATASETS = (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist"))
+IDX_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
+             "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
+# The splits PEERS.md measured AutoKeras on; changing them makes the comparison meaningless.
+SPLIT_SEED = 0
+DIGITS_TEST_SIZE = 0.25
+BREAST_CANCER_TEST_SIZE = 0.20
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Reads one gzipped IDX file: images as (n, 28, 28) uint8, labels as (n,) uint8."""
+    raw = gzip.open(path).read()
+    if "images" in path.name:
+        return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+    return np.frombuffer(raw, np.uint8, offset=8)
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Writes an .npz via a temporary file, so an interrupted run never leaves a half file behind."""
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as handle:
+        np.savez(handle, **arrays)
+    os.replace(partial, path)
+
+
+def missing_idx_files(shared_data: Path) -> list[Path]:
+    """The IDX files this script needs that are absent under shared_data."""
+    wanted = [shared_data / folder / name for _, folder in IDX_DATASETS for name in IDX_FILES.values()]
+    return [path for path in wanted if not path.is_file()]
+
+
+def prepare_idx(name: str, folder: Path, output: Path) -> Path:
+    """mnist.npz / fashion_mnist.npz with x_train, y_train, x_test, y_test (official splits)."""
+    target = output / f"{name}.npz"
+    if target.is_file():
+        print(f"{target}: already there, skipped")
+        return target
+    arrays = {key: read_idx(folder / file) for key, file in IDX_FILES.items()}
+    save_npz(target, arrays)
+    print(f"{target}: train {arrays['x_train'].shape}, test {arrays['x_test'].shape}")
+    return target
+
+
+def prepare_digits(output: Path) -> Path:
+    """digits.npz: 8x8 uint8 images (0..16 scaled to 0..255), stratified 75/25 split, seed 0."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    target = output / "digits.npz"
+    if target.is_file():
+        print(f"{target}: already there, skipped")
+        return target
+    digits = load_digits()
+    images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, digits.target, test_size=DIGITS_TEST_SIZE, stratify=digits.target, random_state=SPLIT_SEED)
+    save_npz(target, {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test})
+    print(f"{target}: train {x_train.shape}, test {x_test.shape}")
+    return target
+
+
+def prepare_breast_cancer(output: Path) -> Path:
+    """breast_cancer/train.csv and test.csv (features + target), stratified 80/20, seed 0."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    folder = output / "breast_cancer"
+    if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
+        print(f"{folder}: already there, skipped")
+        return folder
+    frame = load_breast_cancer(as_frame=True).frame  # feature columns + "target"
+    train, test = train_test_split(frame, test_size=BREAST_CANCER_TEST_SIZE, stratify=frame["target"],
+                                   random_state=SPLIT_SEED)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in (("test.csv", test), ("train.csv", train)):  # train.csv last: it marks "done"
+        partial = folder / (name + ".partial")
+        part.to_csv(partial, index=False)
+        os.replace(partial, folder / name)
+    print(f"{folder}: train {train.shape}, test {test.shape}")
+    return folder
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help=f"folder to write the datasets into (default: {DEFAULT_OUTPUT})")
+    parser.add_argument("--shared-data", type=Path, default=DEFAULT_SHARED_DATA,
+                        help=f"folder holding mnist/ and fashion-mnist/ IDX files (default: {DEFAULT_SHARED_DATA})")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    missing = missing_idx_files(args.shared_data)
+    if missing:
+        print(f"Missing {len(missing)} IDX file(s) under '{args.shared_data}', e.g. '{missing[0]}'. "
+              "Point --shared-data at the folder holding mnist/ and fashion-mnist/ "
+              "(see shared/data/SOURCES.md).", file=sys.stderr)
+        return 1
+    args.output.mkdir(parents=True, exist_ok=True)
+    for name, folder in IDX_DATASETS:
+        prepare_idx(name, args.shared_data / folder, args.output)
+    prepare_digits(args.output)
+    prepare_breast_cancer(args.output)
+    print(f"Datasets ready in {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Run automl on the benchmark datasets through its CLI and record one row per dataset in RESULTS.md.
+
+Each run is `python -m automl run DATA --pipeline benchmark --time-budget BUDGET` in a subprocess,
+timed from outside; the test accuracy, family, trials and verdict come from RUN_DIR/summary.json.
+Prepare the data first with benchmarks/prepare_data.py.
+
+    python benchmarks/run_benchmarks.py [--datasets digits,breast_cancer,mnist,fashion_mnist]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+DEFAULT_DATA_DIR = Path("/tmp/automl-bench-data")
+DEFAULT_RUNS_DIR = Path("/tmp/automl-bench-runs")
+RESULTS = BENCH_DIR / "RESULTS.md"
+# A hung run must not block the rest: allow the budget three times over, plus time to evaluate and export.
+TIMEOUT_FACTOR, TIMEOUT_EXTRA_S = 3.0, 600.0
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One dataset: where prepare_data.py puts it, its budget, the issue's target and the peer's score."""
+
+    data: str
+    split: str
+    budget_s: float
+    target: str
+    target_accuracy: float
+    autokeras: str
+
+
+BENCHMARKS = {
+    "digits": Benchmark("digits.npz", "scikit-learn digits (stratified 75/25, seed 0)", 120, "≥ 99.3 %", 0.993,
+                        "98.4 %"),
+    "breast_cancer": Benchmark("breast_cancer", "breast_cancer (stratified 80/20, seed 0)", 120, "≥ 97.5 %", 0.975,
+                               "95.6 %"),
+    "mnist": Benchmark("mnist.npz", "MNIST (official test)", 600, "≥ 99.4 %", 0.994, "99.02 %"),
+    "fashion_mnist": Benchmark("fashion_mnist.npz", "Fashion-MNIST (official test)", 600, "≥ 93 %", 0.93,
+                               "92.02 %"),
+}
+COLUMNS = ("dataset (split)", "budget", "test accuracy", "wall time", "family", "trials", "verdict", "target",
+           "AutoKeras", "machine", "date", "command")
+HEADER = """# Benchmark results
+
+One row per benchmark run of `automl run --pipeline benchmark` (pipelines/benchmark.toml) under a
+wall-clock budget, held against the issue's target and against AutoKeras 3.0.0 measured on the same
+splits and budgets (see ../shared/PEERS.md). Rows are appended, never rewritten; the machine column
+says where each was measured, so compare wall times only between rows from the same machine.
+
+Splits (made by `benchmarks/prepare_data.py`): MNIST and Fashion-MNIST use the official test sets;
+scikit-learn digits is a stratified 75/25 split and breast_cancer a stratified 80/20 split, both with
+`random_state=0`. automl carves its validation set from the training part only.
+
+Repeat a row with its command after `python benchmarks/prepare_data.py`; repeat them all with
+`python benchmarks/prepare_data.py && python benchmarks/run_benchmarks.py`.
+
+"""
+
+
+def budget_for(bench: Benchmark, args: argparse.Namespace) -> float:
+    """The budget in seconds: --budget when given, else the dataset's budget times --budget-scale."""
+    return float(args.budget) if args.budget is not None else bench.budget_s * args.budget_scale
+
+
+def run_automl(data: Path, run_dir: Path, budget_s: float) -> tuple[int, float, Path]:
+    """Runs the CLI in a subprocess, its output to RUN_DIR.log; returns (exit code, wall seconds, log)."""
+    command = [sys.executable, "-m", "automl", "run", str(data), "--output", str(run_dir),
+               "--pipeline", "benchmark", "--time-budget", f"{budget_s:g}s", "--overwrite"]
+    log = run_dir.with_name(run_dir.name + ".log")
+    env = {**os.environ, "COLUMNS": "200"}  # rich wraps at 80 columns off a terminal, splitting the error line
+    start = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as handle:
+        handle.write(shlex.join(command) + "\n")
+        handle.flush()
+        try:
+            code = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                  timeout=budget_s * TIMEOUT_FACTOR + TIMEOUT_EXTRA_S).returncode
+        except subprocess.TimeoutExpired:
+            handle.write(f"\nbenchmark: killed after {time.perf_counter() - start:.0f} s (budget {budget_s:g} s)\n")
+            code = -9
+    return code, time.perf_counter() - start, log
+
+
+def last_line(log: Path) -> str:
+    """The last non-empty line of a run's output: the error message of a failed run."""
+    lines = [line.strip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines()]
+    return next((line for line in reversed(lines) if line), "(no output)")
+
+
+def outcome_cells(code: int, run_dir: Path, log: Path, target_accuracy: float) -> dict[str, str]:
+    """The accuracy, family, trials, verdict and target-met cells, from summary.json or the failure."""
+    summary_path = run_dir / "summary.json"
+    if code != 0 or not summary_path.is_file():
+        reason = last_line(log) if code != 0 else "no summary.json written"
+        return {"accuracy": f"failed (exit {code}): {reason}", "family": "—", "trials": "—", "verdict": "—",
+                "met": ""}
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    accuracy = summary.get("metrics", {}).get("test", {}).get("accuracy")
+    if accuracy is None:
+        return {"accuracy": "no test accuracy in summary.json", "family": str(summary.get("family")),
+                "trials": str(len(summary.get("trials", []))), "verdict": str(summary.get("verdict")), "met": ""}
+    return {"accuracy": f"{accuracy:.2%}".replace("%", " %"), "family": str(summary.get("family")),
+            "trials": f"{len(summary.get('trials', []))} (stopped: {summary.get('stopped_because')})",
+            "verdict": str(summary.get("verdict")), "met": " ✓" if accuracy >= target_accuracy else " ✗"}
+
+
+def repeat_command(name: str, budget_s: float, args: argparse.Namespace) -> str:
+    """The command line that repeats one row (run from the repository root)."""
+    parts = ["python", "benchmarks/run_benchmarks.py", "--datasets", name, "--budget", f"{budget_s:g}"]
+    if args.data_dir != DEFAULT_DATA_DIR:
+        parts += ["--data-dir", str(args.data_dir)]
+    return shlex.join(parts)
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+
+
+def table_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+
+
+def benchmark_row(name: str, args: argparse.Namespace) -> str:
+    """Runs one dataset and returns its RESULTS.md row; failures become a row, never an exception."""
+    bench, budget_s = BENCHMARKS[name], budget_for(BENCHMARKS[name], args)
+    run_dir = args.runs_dir / name
+    print(f"[{name}] running automl on {args.data_dir / bench.data} with a {budget_s:g} s budget → {run_dir}",
+          flush=True)
+    code, seconds, log = run_automl(args.data_dir / bench.data, run_dir, budget_s)
+    out = outcome_cells(code, run_dir, log, bench.target_accuracy)
+    print(f"[{name}] test accuracy {out['accuracy']}, {seconds:.0f} s wall, family {out['family']}, "
+          f"trials {out['trials']}, verdict {out['verdict']} (log: {log})", flush=True)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return table_row([bench.split, f"{budget_s:g} s", out["accuracy"], f"{seconds:.0f} s", out["family"],
+                      out["trials"], out["verdict"], bench.target + out["met"], bench.autokeras, machine(), date,
+                      f"`{repeat_command(name, budget_s, args)}`"])
+
+
+def append_row(row: str, results: Path) -> None:
+    """Appends a row to RESULTS.md, writing the header and the table head first where missing."""
+    head = table_row(list(COLUMNS))
+    text = results.read_text(encoding="utf-8") if results.is_file() else HEADER
+    if head not in text:
+        text = text.rstrip("\n") + "\n\n" + head + "\n" + table_row(["---"] * len(COLUMNS)) + "\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    results.write_text(text + row + "\n", encoding="utf-8")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=",".join(BENCHMARKS),
+                        help=f"comma-separated datasets to run (default: {','.join(BENCHMARKS)})")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"where prepare_data.py wrote the datasets (default: {DEFAULT_DATA_DIR})")
+    parser.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR,
+                        help=f"where run directories and logs go (default: {DEFAULT_RUNS_DIR})")
+    parser.add_argument("--budget-scale", type=float, default=1.0,
+                        help="multiply every dataset's budget (120 s small, 600 s MNIST-like) by this")
+    parser.add_argument("--budget", type=float, default=None, help="force this budget in seconds for every dataset")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"results file (default: {RESULTS})")
+    parser.add_argument("--no-write", action="store_true", help="print the rows without touching the results file")
+    return parser.parse_args(argv)
+
+
+def check_inputs(names: list[str], data_dir: Path) -> str | None:
+    """An error message for unknown dataset names or data not prepared yet, else None."""
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        return f"Unknown dataset(s) {', '.join(unknown)}. Choose from: {', '.join(BENCHMARKS)}."
+    missing = [name for name in names if not (data_dir / BENCHMARKS[name].data).exists()]
+    if missing:
+        return (f"No prepared data for {', '.join(missing)} in '{data_dir}'. "
+                f"Run: python benchmarks/prepare_data.py --output {data_dir}")
+    return None
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    names = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    problem = check_inputs(names, args.data_dir)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        row = benchmark_row(name, args)
+        print(row, flush=True)
+        if not args.no_write:
+            append_row(row, args.results)
+    if not args.no_write:
+        print(f"Rows appended to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

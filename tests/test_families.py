@@ -1,0 +1,81 @@
+"""The family contract, checked for every entry of FAMILIES: builds with default hyperparameters,
+outputs one probability per class, trains an epoch on tiny data, exports, and the SavedModel —
+reloaded in a fresh Python process that imports only TensorFlow — predicts the same."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from automl.export import export_model
+from automl.families import FAMILIES, MODALITIES
+from automl.ingest import load_dataset
+from automl.profiler import profile_dataset
+from automl.search import batched
+
+FRESH_PROCESS = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    model = tf.saved_model.load(sys.argv[1])
+    inputs = np.load(sys.argv[2], allow_pickle=False)
+    if "image" in inputs.files:
+        batch = tf.constant(inputs["image"])
+    else:
+        batch = {k: tf.constant(inputs[k]) for k in inputs.files}
+    out = model.serve(batch)
+    print(json.dumps({"probabilities": out["probabilities"].numpy().tolist(),
+                      "classes": [c.decode() for c in out["predicted_class"].numpy()]}))
+""")
+
+
+@pytest.fixture
+def data_for(image_folder, table_csv):
+    return {"image": image_folder, "table": table_csv}
+
+
+def _raw_inputs(modality, profile, dataset):
+    """Raw inputs as a user would send them: odd-sized uint8 images, or 1-D columns."""
+    if modality == "image":
+        rng = np.random.default_rng(0)
+        return {"image": rng.integers(0, 255, (5, 23, 31, profile.image_inputs.channels), dtype=np.uint8)}
+    features, _ = next(iter(batched(dataset.test, profile, 5, None)))
+    columns = {key: value.numpy()[:, 0] for key, value in features.items()}
+    return {key: np.array([v.decode() for v in values]) if values.dtype == object else values
+            for key, values in columns.items()}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_contract(family, data_for, config_for, tmp_path):
+    modality = MODALITIES[family]
+    config = config_for(data_for[modality])
+    dataset = load_dataset(config)
+    profile = profile_dataset(dataset)
+    model = FAMILIES[family](kt.HyperParameters(), profile)
+    assert model.output_shape == (None, profile.num_classes)
+
+    history = model.fit(batched(dataset.train, profile, 8, None, seed=0), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+    raw = _raw_inputs(modality, profile, dataset)
+    model_input = tf.constant(raw["image"]) if modality == "image" else {k: tf.constant(v[:, None]) for k, v in raw.items()}
+    expected = model.predict(model_input, verbose=0)
+    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+
+    export = export_model(model, profile, model_input, tmp_path)
+    assert export.parity_max_abs_diff < 1e-4 and (tmp_path / "model.keras").exists()
+    np.savez(tmp_path / "inputs.npz", **raw)
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(export.model_dir), str(tmp_path / "inputs.npz")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(result["probabilities"], expected, atol=1e-4)
+    assert result["classes"] == [profile.class_names[i] for i in expected.argmax(axis=1)]
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(model_input, verbose=0), expected, atol=1e-5)

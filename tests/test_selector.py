@@ -1,0 +1,25 @@
+import pytest
+
+from automl.errors import ConfigError
+from automl.ingest import load_dataset
+from automl.profiler import profile_dataset
+from automl.selector import choose_family
+
+
+def test_images_get_a_cnn_with_a_reason(image_folder, config_for):
+    config = config_for(image_folder)
+    plan = choose_family(profile_dataset(load_dataset(config)), config)
+    assert plan.family == "cnn" and "Images" in plan.reason and "16×16×3" in plan.reason
+    assert plan.task == "classification" and "2 distinct classes" in plan.task_reason
+
+
+def test_tables_get_an_mlp(table_csv, config_for):
+    config = config_for(table_csv)
+    plan = choose_family(profile_dataset(load_dataset(config)), config)
+    assert plan.family == "mlp" and "3 feature columns" in plan.reason
+
+
+def test_a_forced_family_must_fit_the_data(table_csv, config_for):
+    config = config_for(table_csv, family="cnn")
+    with pytest.raises(ConfigError, match="--family cnn takes image data.*--family mlp"):
+        choose_family(profile_dataset(load_dataset(config)), config)
