@@ -5,11 +5,11 @@ from automl.config import RunConfig, load_config
 from automl.errors import AutomlError, ConfigError, DataError
 
 
-def run(config, progress=None, command: str = ""):
+def run(config, progress=None, command: str = "", started=None):
     """Runs the whole pipeline (see automl.pipeline.run); imported lazily to keep `import automl` light."""
     from automl.pipeline import run as run_pipeline
 
-    return run_pipeline(config, progress, command)
+    return run_pipeline(config, progress, command, started)
 
 
 def __getattr__(name):

@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def _print_plan(console, profile, plan) -> None:
                   f"epochs, {budget}", highlight=False)
 
 
-def _run(args, console) -> int:
+def _run(args, console, started: float) -> int:
     from automl.cli_progress import RichProgress, format_seconds
     from automl.pipeline import run
 
@@ -118,7 +119,7 @@ def _run(args, console) -> int:
     progress = RichProgress(console)
     command = "automl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
-        result = run(config, progress, command=command)
+        result = run(config, progress, command=command, started=started)
     finally:
         progress.close()
     metrics, diagnosis = result.diagnostics.metrics["test"], result.diagnostics
@@ -130,7 +131,7 @@ def _run(args, console) -> int:
     return 0
 
 
-def _plan(args, console) -> int:
+def _plan(args, console, started: float) -> int:
     from automl.pipeline import plan_run
 
     _, profile, plan = plan_run(_config(args))
@@ -138,7 +139,7 @@ def _plan(args, console) -> int:
     return 0
 
 
-def _predict(args, console) -> int:
+def _predict(args, console, started: float) -> int:
     from automl.predict import predict_to_csv
 
     path, count = predict_to_csv(Path(args.run_dir), Path(args.input), Path(args.output) if args.output else None)
@@ -169,8 +170,10 @@ def _quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit code (0 ok, 1 user error, 130 interrupted)."""
-    console = Console(stderr=False, highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    started = time.monotonic()  # the time budget counts from here, TensorFlow's import included
+    # soft_wrap: long paths and messages stay on one line instead of being hard-broken at 80 columns.
+    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         args = build_parser().parse_args(argv)
     except _UsageError as error:
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
 
     handler = {"run": _run, "plan": _plan, "predict": _predict}[args.command]
     try:
-        return handler(args, console)
+        return handler(args, console, started)
     except (AutomlError, _UsageError) as error:
         errors.print(f"[bold red]Error:[/] {error}")
         return 1

@@ -29,10 +29,10 @@ class RichProgress:
         self.trial_times, self.trial_number, self.best, self.metric = [], 0, None, ""
 
     def stage(self, name: str, detail: str = "") -> None:
-        self.console.print(f"[bold cyan]▶ {name}[/] {detail}")
         if name != "search" and self.task is not None:
             self.bar.stop()
             self.task = None
+        self.console.print(f"[bold cyan]▶ {name}[/]" + (f" {detail}" if detail else ""))
 
     def search_started(self, max_trials, deadline, epoch_seconds) -> None:
         self.max_trials, self.deadline, self.epoch_seconds = max_trials, deadline, epoch_seconds

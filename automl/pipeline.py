@@ -20,10 +20,6 @@ from automl.rundir import prepare_run_dir, record_run
 from automl.search import SearchResult, search_models
 from automl.selector import Plan, choose_family
 
-# Share of the time budget kept for evaluation, export and the report after the search stops.
-FINISH_RESERVE_FRACTION = 0.12
-
-
 @dataclass(frozen=True)
 class RunResult:
     config: RunConfig
@@ -44,11 +40,15 @@ def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
     return dataset, profile, choose_family(profile, config)
 
 
-def run(config: RunConfig, progress=None, command: str = "") -> RunResult:
-    """Ingest, profile, select, search, diagnose, export and report one dataset."""
+def run(config: RunConfig, progress=None, command: str = "", started: float | None = None) -> RunResult:
+    """Ingest, profile, select, search, diagnose, export and report one dataset.
+
+    Args:
+        started: time.monotonic() when the user's command began (the budget counts from there).
+    """
     progress = progress or NullProgress()
-    start = time.monotonic()
-    deadline = start + config.time_budget * (1 - FINISH_RESERVE_FRACTION) if config.time_budget else None
+    start = started or time.monotonic()
+    deadline = start + config.time_budget if config.time_budget else None
     config = prepare_run_dir(config)
     progress.stage("ingest", config.data)
     dataset, profile, plan = plan_run(config)

@@ -24,6 +24,10 @@ TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian
 # Datasets under this size are cached decoded in memory; larger ones in a file in the run directory.
 MEMORY_CACHE_BYTES = 2 * 1024**3
 SHUFFLE_BUFFER = 10_000
+# After the search: predicting every split costs about half an epoch per pass over the data
+# (no backward pass), and loading, exporting and reporting take several seconds more.
+INFERENCE_COST_PER_EPOCH = 0.5
+FINISH_FIXED_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     """Runs the tuner and returns the best model and every trial.
 
     Args:
-        deadline: time.monotonic() value by which the search must stop (None: no limit).
+        deadline: time.monotonic() value by which the whole run must end (None: no limit); the search
+            stops early enough to leave time for diagnosis, export and the report.
         progress: Receives search events (see automl.progress.NullProgress).
 
     Raises:
@@ -150,9 +155,13 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
     steps = -(-dataset.train.size // config.batch_size)
     epoch_estimate = _epoch_seconds(plan, profile, train, steps)
+    if deadline is not None:
+        total = sum(split.size for split in dataset.splits().values())
+        deadline -= FINISH_FIXED_SECONDS + epoch_estimate * INFERENCE_COST_PER_EPOCH * total / dataset.train.size
     if deadline is not None and start + epoch_estimate > deadline:
         raise ConfigError(
-            f"The time budget leaves {max(deadline - start, 0):.0f}s for the search, but one epoch of the default "
+            f"The time budget leaves {max(deadline - start, 0):.0f}s for the search (after time kept for "
+            f"evaluation and export), but one epoch of the default "
             f"model takes about {epoch_estimate:.0f}s here. Give a larger --time-budget (at least "
             f"{epoch_estimate * 2 + 30:.0f}s) or less data.")
     tuner = make_tuner(plan, profile, run_dir, config)
@@ -166,29 +175,47 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
                                                           mode=tuner.oracle.objective.direction,
                                                           restore_best_weights=True),
                             stopper, watcher])
-    best = tuner.oracle.get_best_trials(1)
-    if not best:
+    trials = _records(tuner, watcher.seconds(), watcher.histories(), stopper.cut_trial)
+    best_id = _best_trial_id(trials, objective)
+    if best_id is None:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
-    trials = _records(tuner, watcher.seconds(), watcher.histories())
-    model = tuner.load_model(best[0])
+    best = tuner.oracle.get_trial(best_id)
+    model = tuner.load_model(best)
     stopped = ("time_budget" if stopper.fired else
                "max_trials" if len(tuner.oracle.trials) >= plan.max_trials else "search_complete")
-    return SearchResult(model=model, best_trial_id=best[0].trial_id,
-                        best_hyperparameters=dict(best[0].hyperparameters.values), trials=trials,
-                        objective=objective, tuner=plan.tuner, stopped_because=stopped,
+    return SearchResult(model=model, best_trial_id=best_id, best_hyperparameters=best_trial_values(best),
+                        trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start)
 
 
-def _records(tuner, seconds: dict[str, float], histories: dict) -> tuple[TrialRecord, ...]:
+def _best_trial_id(trials, objective: str) -> str | None:
+    """The best score wins; ties (common on small validation sets) go to the lower validation loss
+    at the trial's best epoch."""
+    def rank(trial):
+        history = trial.history.get(objective, [])
+        loss = trial.history.get("val_loss", [])
+        epoch = (history.index(max(history)) if history else 0)
+        tie_break = -loss[epoch] if epoch < len(loss) else float("-inf")
+        return (trial.score, tie_break) if objective.endswith("accuracy") else (-trial.score, 0.0)
+    scored = [t for t in trials if t.score is not None]
+    return max(scored, key=rank).trial_id if scored else None
+
+
+def best_trial_values(trial) -> dict:
+    return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+
+
+def _records(tuner, seconds: dict[str, float], histories: dict, cut_trial: str | None) -> tuple[TrialRecord, ...]:
+    """One record per trial; the trial the deadline interrupted is marked, not passed off as finished."""
     records = []
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         params = tuner.hypermodel.build(trial.hyperparameters).count_params()
         keras.backend.clear_session()
         history = histories.get(trial_id, {})
-        values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
         records.append(TrialRecord(
-            trial_id=trial_id, hyperparameters=values,
-            score=None if trial.score is None else float(trial.score), status=str(trial.status),
+            trial_id=trial_id, hyperparameters=best_trial_values(trial),
+            score=None if trial.score is None else float(trial.score),
+            status="CUT_AT_DEADLINE" if trial_id == cut_trial else str(trial.status),
             epochs=max((len(v) for v in history.values()), default=0), params=int(params),
             seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
     return tuple(records)

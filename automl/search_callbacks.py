@@ -25,10 +25,13 @@ class DeadlineStop(_Shared):
 
     def __init__(self, tuner, deadline: float | None):
         super().__init__()
-        self.tuner, self.deadline, self.fired = tuner, deadline, False
+        self.tuner, self.deadline, self.fired, self.cut_trial = tuner, deadline, False, None
 
     def on_train_batch_end(self, batch, logs=None):
         if self.deadline is not None and time.monotonic() >= self.deadline:
+            if not self.fired:
+                trial = next(iter(self.tuner.oracle.ongoing_trials.values()), None)
+                self.cut_trial = trial.trial_id if trial else None
             self.fired = True
             self.model.stop_training = True
             self.tuner.oracle.max_trials = len(self.tuner.oracle.trials)

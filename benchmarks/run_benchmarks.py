@@ -28,6 +28,8 @@ DEFAULT_RUNS_DIR = Path("/tmp/automl-bench-runs")
 RESULTS = BENCH_DIR / "RESULTS.md"
 # A hung run must not block the rest: allow the budget three times over, plus time to evaluate and export.
 TIMEOUT_FACTOR, TIMEOUT_EXTRA_S = 3.0, 600.0
+# The CLI prints a user error as one "Error: ..." message the console may wrap over a few lines.
+MAX_ERROR_LINES = 5
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def run_automl(data: Path, run_dir: Path, budget_s: float) -> tuple[int, float, 
     command = [sys.executable, "-m", "automl", "run", str(data), "--output", str(run_dir),
                "--pipeline", "benchmark", "--time-budget", f"{budget_s:g}s", "--overwrite"]
     log = run_dir.with_name(run_dir.name + ".log")
-    env = {**os.environ, "COLUMNS": "200"}  # rich wraps at 80 columns off a terminal, splitting the error line
+    env = {**os.environ, "COLUMNS": "400"}  # rich wraps at 80 columns off a terminal, splitting the error line
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
         handle.write(shlex.join(command) + "\n")
@@ -95,9 +97,14 @@ def run_automl(data: Path, run_dir: Path, budget_s: float) -> tuple[int, float, 
 
 
 def last_line(log: Path) -> str:
-    """The last non-empty line of a run's output: the error message of a failed run."""
+    """A failed run's error: its last "Error:" message (rejoined where the console wrapped it), else its
+    last non-empty line (the exception line of a traceback)."""
     lines = [line.strip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines()]
-    return next((line for line in reversed(lines) if line), "(no output)")
+    lines = [line for line in lines if line]
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error:")]
+    if starts and len(lines) - starts[-1] <= MAX_ERROR_LINES:
+        return " ".join(lines[starts[-1]:])
+    return lines[-1] if lines else "(no output)"
 
 
 def outcome_cells(code: int, run_dir: Path, log: Path, target_accuracy: float) -> dict[str, str]:

@@ -22,6 +22,8 @@ from automl.ingest.table import table_dataset
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"'{path}' is not a valid .npz file (not a zip archive). Save arrays with numpy.savez.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}

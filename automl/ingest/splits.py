@@ -26,7 +26,7 @@ def check_class_sizes(labels: np.ndarray, class_names, where: str, unit: str = "
     for name, count in zip(class_names, counts):
         if count < minimum:
             raise DataError(
-                f"Class {name!r} in {where} has {count} {unit}; each class needs at least {minimum} "
+                f"Class {name!r} in {where} has {count} {unit.rstrip('s') if count == 1 else unit}; each class needs at least {minimum} "
                 f"so that training, validation and test each see it. Add {unit} or remove the class.")
 
 

@@ -1,0 +1,72 @@
+import time
+
+import keras_tuner as kt
+import pytest
+
+from automl.errors import ConfigError
+from automl.ingest import load_dataset
+from automl.profiler import profile_dataset
+from automl.search import search_models
+from automl.selector import choose_family
+from conftest import make_image_folder
+
+
+def _stages(config):
+    dataset = load_dataset(config)
+    profile = profile_dataset(dataset)
+    return choose_family(profile, config), dataset, profile
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian"])
+def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv, config_for, tuner, tmp_path):
+    config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)
+    (tmp_path / "run").mkdir()
+    result = search_models(*_stages(config), config)
+    assert len(result.trials) == 2 and result.stopped_because == "max_trials"
+    assert (tmp_path / "run" / "search" / "oracle.json").exists()
+    assert result.model.predict(next(iter(_stages(config)[1].test.data.batch(4)))[0], verbose=0).shape == (4, 2)
+    best = result.best_trial
+    assert best.params > 0 and best.seconds > 0 and best.history["val_accuracy"]
+    assert not any(key.startswith("tuner/") for key in best.hyperparameters)
+
+
+def test_the_first_trial_uses_the_family_defaults(table_csv, config_for, tmp_path):
+    config = config_for(table_csv, max_trials=1)
+    (tmp_path / "run").mkdir()
+    result = search_models(*_stages(config), config)
+    assert result.trials[0].hyperparameters == {"units": 128, "layers": 2, "dropout": 0.2, "learning_rate": 1e-3}
+
+
+def test_the_deadline_stops_the_search_with_a_trained_model(tmp_path, config_for):
+    root = make_image_folder(tmp_path / "d", per_class=30)
+    config = config_for(root, max_trials=50, epochs=50, patience=50)
+    (tmp_path / "run").mkdir()
+    start = time.monotonic()
+    result = search_models(*_stages(config), config, deadline=time.monotonic() + 18)
+    assert result.stopped_because == "time_budget"
+    assert time.monotonic() - start < 18 and len(result.trials) < 50
+    assert result.model is not None and result.best_trial.history
+
+
+def test_a_budget_shorter_than_one_epoch_is_refused(table_csv, config_for, tmp_path):
+    config = config_for(table_csv)
+    (tmp_path / "run").mkdir()
+    with pytest.raises(ConfigError, match="one epoch of the default model takes about"):
+        search_models(*_stages(config), config, deadline=time.monotonic())
+
+
+def test_class_weights_reach_training(tmp_path, config_for, monkeypatch):
+    root = make_image_folder(tmp_path / "d", per_class=40, classes=("bright",))
+    make_image_folder(root, per_class=5, classes=("dark",))
+    config = config_for(root)
+    (tmp_path / "run").mkdir()
+    seen = {}
+    original = kt.RandomSearch.search
+
+    def spy(self, *args, **kwargs):
+        seen.update(kwargs)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(kt.RandomSearch, "search", spy)
+    plan, dataset, profile = _stages(config)
+    search_models(plan, dataset, profile, config)
+    assert seen["class_weight"] == profile.class_weight and seen["class_weight"][1] > seen["class_weight"][0]
