@@ -10,7 +10,7 @@ import pandas as pd
 import tensorflow as tf
 
 from automl.errors import DataError
-from automl.ingest.images import is_image_file
+from automl.ingest.images import decode_file, is_image_file
 from automl.ingest.table import column_arrays, is_table_file, read_table
 
 BATCH = 64
@@ -30,14 +30,10 @@ def _image_batches(paths, meta):
         images = []
         for path in paths[start:start + BATCH]:
             try:
-                image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+                # Same-size batches: the model resizes inside too, so this only groups images of any size.
+                images.append(decode_file(str(path), info["height"], info["width"], info["channels"]))
             except tf.errors.InvalidArgumentError:
                 raise DataError(f"Cannot decode '{path}' as an image. Remove it or fix the file.") from None
-            if info["channels"] == 1:
-                image = tf.image.rgb_to_grayscale(image)
-            # Same-size batches: the model resizes inside, so this only groups images of any size.
-            image = tf.image.resize(image, (info["height"], info["width"]), antialias=True)
-            images.append(tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8))
         yield tf.stack(images)
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 from automl.errors import ConfigError
 from automl.families import FAMILIES
 from automl.progress import NullProgress
-from automl.search_callbacks import DeadlineStop, TrialWatcher
+from automl.search_callbacks import AnnealToBudget, DeadlineStop, TrialWatcher
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
 # Datasets under this size are cached decoded in memory; larger ones in a file in the run directory.
@@ -124,12 +124,12 @@ def make_tuner(plan, profile, run_dir: Path, config) -> kt.Tuner:
     return tuner
 
 
-def training_callbacks(patience: int) -> list:
-    """Early stopping and learning-rate decay, both on validation loss: on small validation sets
-    accuracy moves in coarse steps and plateaus long before the model stops improving.
-    (Keras Tuner separately keeps each trial's best epoch by the objective.)"""
+def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: int) -> list:
+    """Early stopping on validation loss (on small validation sets accuracy moves in coarse steps and
+    plateaus long before the model stops improving; Keras Tuner separately keeps each trial's best
+    epoch by the objective), and a learning rate annealed to the trial's epochs or the deadline."""
     return [keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3, patience=max(1, patience // 2), min_lr=1e-5)]
+            AnnealToBudget(deadline, steps_per_epoch)]
 
 
 def _epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:
@@ -179,7 +179,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     progress.search_started(plan.max_trials, deadline, epoch_estimate)
     tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
                  class_weight=profile.class_weight,
-                 callbacks=[*training_callbacks(config.patience), stopper, watcher])
+                 callbacks=[*training_callbacks(config.patience, deadline, steps), stopper, watcher])
     trials = _records(tuner, watcher.seconds(), watcher.histories(), stopper.cut_trial)
     best_id = _best_trial_id(trials, objective)
     if best_id is None:

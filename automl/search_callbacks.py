@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -74,3 +75,33 @@ class TrialWatcher(_Shared):
         self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
         self.log_path.write_text(json.dumps({"seconds": self._times, "history": self._histories}))
         self.progress.trial_ended(self._trial_id, elapsed)
+
+
+class AnnealToBudget(keras.callbacks.Callback):
+    """Cosine learning-rate decay over whichever runs out first: the trial's epochs or the time left.
+
+    A model whose learning rate has decayed by the time it stops beats one cut off at full rate;
+    with a wall-clock budget the stop comes from the clock, so the schedule follows the clock.
+    """
+
+    FLOOR = 0.02  # the rate never decays below 2 % of its start
+
+    def __init__(self, deadline: float | None, steps_per_epoch: int):
+        super().__init__()
+        self.deadline, self.steps_per_epoch = deadline, steps_per_epoch
+
+    def on_train_begin(self, logs=None):
+        self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.started, self.step = time.monotonic(), 0
+        self.total_steps = max(1, self.params.get("epochs", 1) * self.steps_per_epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        done = self.step / self.total_steps
+        if self.deadline is not None:
+            done = max(done, (time.monotonic() - self.started) / max(self.deadline - self.started, 1e-6))
+        scale = self.FLOOR + (1 - self.FLOOR) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+        self.model.optimizer.learning_rate.assign(self.base * scale)
+        self.step += 1
+
+    def on_train_end(self, logs=None):
+        self.model.optimizer.learning_rate.assign(self.base)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
-from conftest import make_image_folder
+from conftest import make_image_folder, write_image
 
 TINY = ["--max-trials", "1", "--epochs", "2", "--batch-size", "8", "--time-budget", "none", "--tuner", "random"]
 
@@ -93,6 +93,23 @@ def test_predict_writes_classes_and_probabilities(image_run, tmp_path, capsys):
     frame = pd.read_csv(out)
     assert len(frame) == 20 and set(frame["predicted_class"]) <= {"bright", "dark"}
     assert ((frame["probability_bright"] + frame["probability_dark"]) - 1).abs().max() < 1e-4
+
+
+def test_resume_keeps_finished_trials_and_refuses_changed_data(image_run, capsys):
+    run_dir = image_run / "run"
+    before = json.loads((run_dir / "summary.json").read_text())
+    assert main(["run", "--resume", str(run_dir), *TINY]) == 0
+    after = json.loads((run_dir / "summary.json").read_text())
+    assert [t["trial_id"] for t in after["trials"]] == [t["trial_id"] for t in before["trials"]]
+    assert after["best_hyperparameters"] == before["best_hyperparameters"]
+    assert main(["run", "--resume", str(run_dir), *TINY, "--epochs", "3"]) == 1
+    assert "Settings changed since the run started (epochs)" in _no_traceback(capsys)
+    extra = write_image(image_run / "data" / "dark" / "new.png", 40, seed=999)
+    try:
+        assert main(["run", "--resume", str(run_dir), *TINY]) == 1
+        assert "The data changed since the run" in _no_traceback(capsys)
+    finally:
+        extra.unlink()
 
 
 def test_table_run_and_predict_on_raw_columns(table_csv, tmp_path, capsys):

@@ -70,3 +70,37 @@ def test_class_weights_reach_training(tmp_path, config_for, monkeypatch):
     plan, dataset, profile = _stages(config)
     search_models(plan, dataset, profile, config)
     assert seen["class_weight"] == profile.class_weight and seen["class_weight"][1] > seen["class_weight"][0]
+
+
+def test_the_learning_rate_anneals_to_the_end_of_the_epochs_and_is_restored():
+    import keras
+    import numpy as np
+
+    from automl.search_callbacks import AnnealToBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate.numpy())))
+    x = np.zeros((40, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=10, epochs=3, verbose=0, callbacks=[AnnealToBudget(None, 4), record])
+    assert seen[0] == pytest.approx(0.1) and seen[-1] < 0.01 and seen == sorted(seen, reverse=True)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.1)
+
+
+def test_the_learning_rate_follows_the_clock_when_the_deadline_comes_first():
+    import keras
+    import numpy as np
+
+    from automl.search_callbacks import AnnealToBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    anneal = AnnealToBudget(time.monotonic() - 1, 4)  # the deadline has passed: at the floor at once
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate.numpy())))
+    x = np.zeros((40, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=10, epochs=100, verbose=0, callbacks=[anneal, record])
+    assert seen[0] == pytest.approx(0.1 * AnnealToBudget.FLOOR)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, Split, fingerprint_of
+from automl.ingest.images import resize_uint8
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.table import table_dataset
 
@@ -135,8 +136,6 @@ def _array_splits(images, labels, config):
 def _stream(x: np.ndarray, y: np.ndarray, side: int | None) -> tf.data.Dataset:
     data = tf.data.Dataset.from_tensor_slices((x, y))
     if side and (x.shape[1], x.shape[2]) != (side, side):
-        def resize(image, label):
-            image = tf.image.resize(image, (side, side), antialias=True)
-            return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
-        data = data.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(lambda image, label: (resize_uint8(image, side, side), label),
+                        num_parallel_calls=tf.data.AUTOTUNE)
     return data

@@ -92,15 +92,25 @@ def _choose_size(heights, widths, config) -> tuple[int, int]:
     return max(8, round(height * scale)), max(8, round(width * scale))
 
 
+def resize_uint8(image, height: int, width: int):
+    """Resizes with antialiasing and rounds back to the uint8 pixels the models take."""
+    image = tf.image.resize(image, (height, width), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def decode_file(path, height: int, width: int, channels: int):
+    """Reads and decodes one image file (first frame of a GIF) to height×width×channels uint8."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    if channels == 1:
+        image = tf.image.rgb_to_grayscale(image)
+    image = resize_uint8(image, height, width)
+    image.set_shape((height, width, channels))
+    return image
+
+
 def _stream(paths, labels, height, width, channels) -> tf.data.Dataset:
     def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        if channels == 1:
-            image = tf.image.rgb_to_grayscale(image)
-        image = tf.image.resize(image, (height, width), antialias=True)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        image.set_shape((height, width, channels))
-        return image, label
+        return decode_file(path, height, width, channels), label
 
     data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
     return data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, Split, fingerprint_of
-from automl.ingest.images import MAX_AUTO_IMAGE_SIDE
+from automl.ingest.images import MAX_AUTO_IMAGE_SIDE, resize_uint8
 from automl.ingest.splits import check_class_sizes, describe_split
 
 
@@ -103,8 +103,7 @@ def load_tfds(name: str, config) -> Dataset:
     def prepare(image, label):
         if channels == 3 and image.shape[-1] != 3:
             image = tf.image.grayscale_to_rgb(image[..., :1]) if image.shape[-1] == 1 else image[..., :3]
-        image = tf.image.resize(image, (height, width), antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
+        return resize_uint8(image, height, width), label
 
     splits = {split: Split(raw[split].map(prepare, num_parallel_calls=tf.data.AUTOTUNE), labels, hashes)
               for split, (labels, hashes, _) in scanned.items()}
