@@ -6,7 +6,6 @@ Tuner state lives in RUN_DIR/search so an interrupted run can resume; the best t
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,11 @@ import keras
 import keras_tuner as kt
 import tensorflow as tf
 
+from automl.ensemble import ENSEMBLE_CANDIDATES, EnsembleChoice, average_models, select_members
 from automl.errors import ConfigError
 from automl.families import FAMILIES
 from automl.progress import NullProgress
+from automl.ranking import rank_trials
 from automl.search_callbacks import AnnealToBudget, DeadlineStop, TrialWatcher
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
@@ -59,6 +60,7 @@ class SearchResult:
     tuner: str
     stopped_because: str
     seconds: float
+    ensemble: EnsembleChoice | None = None
 
     @property
     def best_trial(self) -> TrialRecord:
@@ -163,68 +165,85 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
     steps = -(-dataset.train.size // config.batch_size)
     epoch_estimate = _epoch_seconds(plan, profile, train, steps)
-    if deadline is not None:
-        total = sum(split.size for split in dataset.splits().values())
-        deadline -= FINISH_FIXED_SECONDS + epoch_estimate * INFERENCE_COST_PER_EPOCH * total / dataset.train.size
-    if deadline is not None and start + epoch_estimate > deadline:
-        raise ConfigError(
-            f"The time budget leaves {max(deadline - start, 0):.0f}s for the search (after time kept for "
-            f"evaluation and export), but one epoch of the default "
-            f"model takes about {epoch_estimate:.0f}s here. Give a larger --time-budget (at least "
-            f"{epoch_estimate * 2 + 30:.0f}s) or less data.")
+    total_size = sum(split.size for split in dataset.splits().values())
+    evaluation = epoch_estimate * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
+    search_deadline = _search_deadline(deadline, start, epoch_estimate, evaluation)
     tuner = make_tuner(plan, profile, run_dir, config)
     objective = tuner.oracle.objective.name
     watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
-    stopper = DeadlineStop(tuner, deadline)
-    progress.search_started(plan.max_trials, deadline, epoch_estimate)
+    stopper = DeadlineStop(tuner, search_deadline)
+    progress.search_started(plan.max_trials, search_deadline, epoch_estimate)
     tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
                  class_weight=profile.class_weight,
-                 callbacks=[*training_callbacks(config.patience, deadline, steps), stopper, watcher])
-    trials = _records(tuner, watcher.seconds(), watcher.histories(), stopper.cut_trial)
-    best_id = _best_trial_id(trials, objective)
-    if best_id is None:
+                 callbacks=[*training_callbacks(config.patience, search_deadline, steps), stopper, watcher])
+    trials = _records(tuner, watcher, stopper.cut_trial)
+    ranked = rank_trials(trials, objective)
+    if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
-    best = tuner.oracle.get_trial(best_id)
-    model = tuner.load_model(best)
+    best = tuner.oracle.get_trial(ranked[0].trial_id)
+    model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
+                                   _affordable_members(deadline, evaluation))
     stopped = ("time_budget" if stopper.fired else
                "max_trials" if len(tuner.oracle.trials) >= plan.max_trials else "search_complete")
-    return SearchResult(model=model, best_trial_id=best_id, best_hyperparameters=best_trial_values(best),
+    return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
-                        seconds=time.monotonic() - start)
+                        seconds=time.monotonic() - start, ensemble=ensemble)
 
 
-def _best_trial_id(trials, objective: str) -> str | None:
-    """The best score wins; ties (common on small validation sets) go to the lower validation loss
-    at the trial's best epoch."""
-    def rank(trial):
-        history = trial.history.get(objective, [])
-        loss = trial.history.get("val_loss", [])
-        epoch = (history.index(max(history)) if history else 0)
-        tie_break = -loss[epoch] if epoch < len(loss) else float("-inf")
-        return (trial.score, tie_break) if objective.endswith("accuracy") else (-trial.score, 0.0)
-    scored = [t for t in trials if t.score is not None]
-    return max(scored, key=rank).trial_id if scored else None
+def _search_deadline(deadline: float | None, start: float, epoch_seconds: float, evaluation: float):
+    """The search's own deadline: the run's, less time for evaluation, export and the report.
+
+    Raises:
+        ConfigError: Not even one epoch of the default model fits.
+    """
+    if deadline is None:
+        return None
+    search_deadline = deadline - FINISH_FIXED_SECONDS - evaluation
+    if start + epoch_seconds > search_deadline:
+        raise ConfigError(
+            f"The time budget leaves {max(search_deadline - start, 0):.0f}s for the search (after time kept for "
+            f"evaluation and export), but one epoch of the default model takes about {epoch_seconds:.0f}s here. "
+            f"Give a larger --time-budget (at least {epoch_seconds * 2 + evaluation + 30:.0f}s) or less data.")
+    return search_deadline
 
 
-def best_trial_values(trial) -> dict:
+def _affordable_members(run_deadline: float | None, evaluation_seconds: float) -> int:
+    """How many models the final evaluation can run in the time left (each costs one evaluation)."""
+    if run_deadline is None:
+        return ENSEMBLE_CANDIDATES
+    left = run_deadline - time.monotonic() - FINISH_FIXED_SECONDS
+    return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(evaluation_seconds, 1e-3))))
+
+
+def _final_model(tuner, ranked, val, val_labels, task: str, max_members: int):
+    """The best trial's model, or the average of the best trials when that lowers validation loss."""
+    candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
+    best = tuner.load_model(tuner.oracle.get_trial(ranked[0].trial_id))
+    if max_members < 2 or len(candidates) < 2 or candidates[0].trial_id != ranked[0].trial_id:
+        return best, None
+    models = {ranked[0].trial_id: best}
+    models.update({t.trial_id: tuner.load_model(tuner.oracle.get_trial(t.trial_id)) for t in candidates[1:]})
+    outputs = {trial_id: model.predict(val, verbose=0) for trial_id, model in models.items()}
+    choice = select_members(task, val_labels, outputs, max_members)
+    if len(choice.members) < 2:
+        return best, choice
+    return average_models({trial_id: models[trial_id] for trial_id in choice.members}), choice
+
+
+def public_values(trial) -> dict:
     return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
 
 
-def _records(tuner, seconds: dict[str, float], histories: dict, cut_trial: str | None) -> tuple[TrialRecord, ...]:
+def _records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[TrialRecord, ...]:
     """One record per trial; the trial the deadline interrupted is marked, not passed off as finished."""
     records = []
+    seconds, histories, params = watcher.seconds(), watcher.histories(), watcher.param_counts()
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
-        params = tuner.hypermodel.build(trial.hyperparameters).count_params()
-        keras.backend.clear_session()
         history = histories.get(trial_id, {})
         records.append(TrialRecord(
-            trial_id=trial_id, hyperparameters=best_trial_values(trial),
+            trial_id=trial_id, hyperparameters=public_values(trial),
             score=None if trial.score is None else float(trial.score),
             status="CUT_AT_DEADLINE" if trial_id == cut_trial else str(trial.status),
-            epochs=max((len(v) for v in history.values()), default=0), params=int(params),
+            epochs=max((len(v) for v in history.values()), default=0), params=int(params.get(trial_id, 0)),
             seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
     return tuple(records)
-
-
-def save_trial_log(result: SearchResult, path: Path) -> None:
-    path.write_text(json.dumps([t.__dict__ for t in result.trials], indent=1, default=str))

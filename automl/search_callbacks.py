@@ -47,6 +47,7 @@ class TrialWatcher(_Shared):
         self.tuner, self.log_path, self.progress, self.max_epochs = tuner, log_path, progress, max_epochs
         saved = json.loads(log_path.read_text()) if log_path.exists() else {}
         self._times, self._histories = saved.get("seconds", {}), saved.get("history", {})
+        self._params = saved.get("params", {})
         self._trial_id, self._started = None, 0.0
 
     def seconds(self) -> dict[str, float]:
@@ -55,10 +56,14 @@ class TrialWatcher(_Shared):
     def histories(self) -> dict[str, dict[str, list[float]]]:
         return {trial: dict(history) for trial, history in self._histories.items()}
 
+    def param_counts(self) -> dict[str, int]:
+        return dict(self._params)
+
     def on_train_begin(self, logs=None):
         trial = next(iter(self.tuner.oracle.ongoing_trials.values()), None)
         self._trial_id = trial.trial_id if trial else "?"
         self._started = time.monotonic()
+        self._params[self._trial_id] = self.model.count_params()
         values = trial.hyperparameters.values if trial else {}
         self.progress.trial_started(self._trial_id, len(self.tuner.oracle.trials),
                                     {k: v for k, v in values.items() if not k.startswith("tuner/")})
@@ -73,7 +78,8 @@ class TrialWatcher(_Shared):
     def on_train_end(self, logs=None):
         elapsed = time.monotonic() - self._started
         self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
-        self.log_path.write_text(json.dumps({"seconds": self._times, "history": self._histories}))
+        self.log_path.write_text(json.dumps({"seconds": self._times, "history": self._histories,
+                                             "params": self._params}))
         self.progress.trial_ended(self._trial_id, elapsed)
 
 

@@ -12,6 +12,9 @@ MIN_INTERNAL_SIDE = 24
 # Keras' default 0.99 needs hundreds of steps before the moving statistics fit; small datasets
 # (20 steps an epoch) then validate with wrong statistics and early stopping quits too soon.
 BN_MOMENTUM = 0.9
+# Augmentation regularises small datasets; on large ones it mostly slows convergence, which a CPU
+# budget of a few epochs cannot afford. The search can still switch it either way.
+AUGMENT_BELOW_TRAIN_SIZE = 20_000
 
 
 def _internal_size(inputs) -> tuple[int, int]:
@@ -20,9 +23,9 @@ def _internal_size(inputs) -> tuple[int, int]:
     return height * factor, width * factor
 
 
-def _augmentation(x, hp):
-    """Small shifts, zooms and rotations (and flips for non-digit-like data) in training only."""
-    if not hp.Boolean("augment", default=True):
+def _augmentation(x, hp, train_size: int):
+    """Small shifts and zooms (and flips, if chosen) in training only."""
+    if not hp.Boolean("augment", default=train_size < AUGMENT_BELOW_TRAIN_SIZE):
         return x
     x = layers.RandomTranslation(0.1, 0.1, fill_mode="constant")(x)
     x = layers.RandomZoom(0.1, fill_mode="constant")(x)
@@ -37,7 +40,7 @@ def build_model(hp, profile) -> keras.Model:
     inputs = keras.Input(shape=(None, None, inputs_spec.channels), dtype="uint8", name="image")
     x = layers.Resizing(*_internal_size(inputs_spec), name="resize")(inputs)
     x = layers.Rescaling(1.0 / 255, name="scale")(x)
-    x = _augmentation(x, hp)
+    x = _augmentation(x, hp, profile.split_sizes["train"])
     filters = hp.Choice("filters", [32, 16, 64], default=32)
     for block in range(hp.Int("blocks", 2, 4, default=3)):
         for _ in range(2):

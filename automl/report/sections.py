@@ -9,6 +9,8 @@ import math
 import os
 from pathlib import Path
 
+from automl.ranking import rank_trials
+
 # Longer lists are cut in the HTML (summary.json keeps them whole): a page of thousands of rows
 # is not read, only scrolled.
 MAX_SKIPPED_ROWS = 50
@@ -91,17 +93,10 @@ def class_count_table(profile) -> dict:
     return {"splits": splits, "rows": shown, "more": more}
 
 
-def lower_is_better(objective: str) -> bool:
-    return not any(word in objective for word in ("accuracy", "auc", "precision", "recall", "r2"))
-
-
 def ranked_trials(result) -> list:
-    """Trials best first by the search objective; trials without a score go last, in their order."""
-    scored, unscored = [], []
-    for trial in result.trials:
-        (scored if trial.score is not None and math.isfinite(trial.score) else unscored).append(trial)
-    scored.sort(key=lambda t: t.score, reverse=not lower_is_better(result.objective))
-    return scored + unscored
+    """Trials best first, as the search ranked them; trials without a score go last, in their order."""
+    scored = rank_trials(result.trials, result.objective)
+    return scored + [trial for trial in result.trials if trial not in scored]
 
 
 def _hp_text(values: dict) -> str:
@@ -178,3 +173,12 @@ def load_example(profile, model_dir: str) -> str:
     return "\n".join(["import tensorflow as tf",
                       f"model = tf.saved_model.load({model_dir!r})  # from the run directory",
                       inputs, "outputs = model.serve(inputs)", f"print(outputs[{output!r}])"])
+
+
+def ensemble_sentence(result) -> str:
+    """How the final model was formed from the trials (single best, or an average of several)."""
+    choice = result.ensemble
+    if choice is None or len(choice.members) < 2:
+        return f"The final model is trial {result.best_trial_id}'s best epoch."
+    return (f"The final model averages trials {', '.join(choice.members)} (greedy ensemble selection on "
+            f"validation loss: {choice.single_loss:.4f} for the best single trial → {choice.ensemble_loss:.4f}).")

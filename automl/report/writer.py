@@ -85,6 +85,7 @@ def build_summary(config, profile, plan, result, diagnosis, export, command: str
         "objective": result.objective, "tuner": result.tuner,
         "trials": [_trial_dict(t) for t in result.trials],
         "stopped_because": result.stopped_because, "search_seconds": result.seconds,
+        "ensemble": result.ensemble, "final_model": sections.ensemble_sentence(result),
         "guardrails": [{"name": g.name, "status": g.status, "message": g.message} for g in profile.guardrails],
         "skipped": [{"path": s.path, "reason": s.reason} for s in profile.skipped],
         "class_names": profile.class_names, "split_sizes": profile.split_sizes,
@@ -116,7 +117,8 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
     best = next((t for t in result.trials if t.trial_id == result.best_trial_id), None)
     per_class, per_class_more = sections.per_class_rows(diagnosis)
     return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
-            "stopped": sections.stopped_sentence(result, plan), "search_time": sections.fmt_seconds(result.seconds),
+            "stopped": sections.stopped_sentence(result, plan), "final_model": sections.ensemble_sentence(result),
+            "search_time": sections.fmt_seconds(result.seconds),
             "curves": plots.learning_curves(best.history, diagnosis.best_epoch) if best else None,
             "metrics": sections.metrics_table(diagnosis), "confusion": plots.confusion_heatmap(
                 diagnosis.confusion, profile.class_names),
