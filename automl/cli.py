@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Search for a model on DATA within a budget; writes report.html, "
                                           "summary.json and a SavedModel to the run directory.")
     _data_flags(run)
-    run.add_argument("--max-trials", type=_positive_int, help="most trials to run (default 10)")
+    run.add_argument("--max-trials", type=_positive_int, help="most trials to run (default 30)")
     run.add_argument("--time-budget", help="wall-clock budget for the whole run: 90s, 10m, 1h (default 10m)")
     run.add_argument("--epochs", type=_positive_int, help="most epochs per trial (default 20)")
     run.add_argument("--batch-size", type=_positive_int, help="batch size (default 64)")

@@ -49,7 +49,7 @@ class RunConfig:
     target: str | None = None
     family: str = "auto"
     tuner: str = "hyperband"
-    max_trials: int = 10
+    max_trials: int = 30
     time_budget: float | None = 600.0
     epochs: int = 20
     batch_size: int = 64

@@ -19,6 +19,7 @@ from automl.errors import ConfigError
 from automl.families import FAMILIES
 from automl.progress import NullProgress
 from automl.ranking import rank_trials
+from automl.selector import HYPERBAND_FACTOR
 from automl.search_callbacks import AnnealToBudget, DeadlineStop, TrialWatcher
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
@@ -118,7 +119,7 @@ def make_tuner(plan, profile, run_dir: Path, config) -> kt.Tuner:
                   seed=config.seed, directory=str(run_dir), project_name="search",
                   overwrite=False, max_consecutive_failed_trials=3)
     if plan.tuner == "hyperband":
-        tuner = kt.Hyperband(max_epochs=plan.epochs, factor=3, **common)
+        tuner = kt.Hyperband(max_epochs=plan.epochs, factor=HYPERBAND_FACTOR, **common)
         tuner.oracle.max_trials = plan.max_trials  # Hyperband has no trial cap of its own
     else:
         tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)

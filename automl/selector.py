@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from automl.errors import ConfigError
@@ -50,6 +51,21 @@ RULES = (
 )
 
 
+HYPERBAND_FACTOR = 3
+
+
+def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> int:
+    """Trials in one full Hyperband iteration (Keras Tuner's bracket sizes). A smaller trial cap ends
+    the search inside the first bracket, where every trial trains only the shortest epoch count."""
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:  # Keras Tuner's min_epochs
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(end_size / (bracket + 1) * factor ** (bracket - round_))
+               for bracket in range(brackets) for round_ in range(bracket + 1))
+
+
 def _task_reason(profile) -> str:
     if profile.task == "regression":
         return "Regression: the target is numeric with many distinct values."
@@ -72,6 +88,11 @@ def choose_family(profile, config) -> Plan:
         family, reason = next((family, explain(profile)) for modality, family, explain in RULES
                               if modality == profile.modality)
     assert family in FAMILIES
+    max_trials = config.max_trials
+    if config.tuner == "hyperband" and max_trials < hyperband_trials(config.epochs):
+        max_trials = hyperband_trials(config.epochs)
+        reason += (f" Hyperband needs {max_trials} trials for one full iteration at {config.epochs} epochs, "
+                   f"so the trial cap is {max_trials} instead of {config.max_trials} (the time budget still applies).")
     return Plan(family=family, reason=reason, task=profile.task, task_reason=_task_reason(profile),
-                tuner=config.tuner, max_trials=config.max_trials, time_budget=config.time_budget,
+                tuner=config.tuner, max_trials=max_trials, time_budget=config.time_budget,
                 epochs=config.epochs)

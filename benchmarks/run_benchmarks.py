@@ -136,6 +136,14 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
 
 
+def commit() -> str:
+    """The code a row measured: the short commit, marked when the working tree has changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" + changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
 
@@ -150,7 +158,7 @@ def benchmark_row(name: str, args: argparse.Namespace) -> str:
     out = outcome_cells(code, run_dir, log, bench.target_accuracy)
     print(f"[{name}] test accuracy {out['accuracy']}, {seconds:.0f} s wall, family {out['family']}, "
           f"trials {out['trials']}, verdict {out['verdict']} (log: {log})", flush=True)
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") + f", commit {commit()}"
     return table_row([bench.split, f"{budget_s:g} s", out["accuracy"], f"{seconds:.0f} s", out["family"],
                       out["trials"], out["verdict"], bench.target + out["met"], bench.autokeras, machine(), date,
                       f"`{repeat_command(name, budget_s, args)}`"])

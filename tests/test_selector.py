@@ -23,3 +23,20 @@ def test_a_forced_family_must_fit_the_data(table_csv, config_for):
     config = config_for(table_csv, family="cnn")
     with pytest.raises(ConfigError, match="--family cnn takes image data.*--family mlp"):
         choose_family(profile_dataset(load_dataset(config)), config)
+
+
+@pytest.mark.parametrize("epochs", [2, 5, 20, 30])
+def test_hyperband_trial_count_matches_keras_tuner(epochs):
+    import keras_tuner as kt
+
+    from automl.selector import hyperband_trials
+
+    oracle = kt.oracles.HyperbandOracle(objective=kt.Objective("val_loss", "min"), max_epochs=epochs, factor=3)
+    expected = sum(oracle._get_size(b, r) for b in range(oracle._get_num_brackets()) for r in range(b + 1))
+    assert hyperband_trials(epochs) == expected
+
+
+def test_a_hyperband_trial_cap_below_one_iteration_is_raised_and_said(image_folder, config_for):
+    config = config_for(image_folder, tuner="hyperband", max_trials=10, epochs=20)
+    plan = choose_family(profile_dataset(load_dataset(config)), config)
+    assert plan.max_trials == 30 and "trial cap is 30 instead of 10" in plan.reason

@@ -27,14 +27,15 @@ def _column_features(column):
 
 
 def build_model(hp, profile) -> keras.Model:
-    """Dense-ReLU-dropout layers over the concatenated column features."""
+    """Dense-ReLU-dropout layers over the concatenated column features; zero hidden layers is a
+    (multinomial) logistic or linear regression, which small, nearly linear tables often prefer."""
     inputs, features = {}, []
     for column in profile.column_inputs:
         inputs[column.key], feature = _column_features(column)
         features.append(feature)
     x = layers.Concatenate()(features) if len(features) > 1 else features[0]
     units = hp.Choice("units", [128, 64, 256, 32], default=128)
-    for _ in range(hp.Int("layers", 1, 3, default=2)):
+    for _ in range(hp.Int("layers", 0, 3, default=2)):
         x = layers.Dense(units, activation="relu")(x)
         x = layers.Dropout(hp.Choice("dropout", [0.2, 0.0, 0.4], default=0.2))(x)
     return compile_model(keras.Model(inputs, output_head(x, profile), name="mlp"), hp, profile)
