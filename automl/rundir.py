@@ -17,7 +17,8 @@ RESUME_KEYS = ("target", "family", "tuner", "max_trials", "epochs", "batch_size"
 
 
 def default_run_dir(data: str, root: Path = Path("reports")) -> Path:
-    name = data.split(":", 1)[1] if data.startswith("tfds:") else Path(data.rstrip("/")).stem or "data"
+    prefixed = data.startswith(("tfds:", "example:"))
+    name = data.split(":", 1)[1] if prefixed else Path(data.rstrip("/")).stem or "data"
     return root / f"{name.replace('/', '_')}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 

@@ -140,3 +140,14 @@ def test_regression_run(tmp_path, capsys):
     assert main(["run", str(tmp_path / "r.csv"), "--output", str(tmp_path / "run"), *TINY]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["task"] == "regression" and {"mae", "rmse", "r2"} <= set(summary["metrics"]["test"])
+
+
+def test_default_run_directory_names():
+    from pathlib import Path
+
+    from automl.rundir import default_run_dir
+
+    assert default_run_dir("example:digits").name.startswith("digits-")
+    assert default_run_dir("tfds:mnist").name.startswith("mnist-")
+    assert default_run_dir("data/photos/").name.startswith("photos-")
+    assert default_run_dir("t.csv").parent == Path("reports")
