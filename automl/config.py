@@ -13,7 +13,7 @@ from automl.errors import ConfigError
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 TUNERS = ("hyperband", "random", "bayesian")
-FAMILY_CHOICES = ("auto", "cnn", "mlp")
+FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
@@ -40,6 +40,7 @@ class RunConfig:
         image_size: Side images are resized to for training; None picks it from the data.
         augment: Random flips/shifts/zooms for image training (off for digits-like data by default).
         tfds_dir: Prepared tensorflow-datasets data directory.
+        weights: A Keras no-top ImageNet weights file for the transfer family (else the Keras cache).
         overwrite: Reuse a non-empty run_dir, deleting what is there.
         resume: Continue the search stored in run_dir.
     """
@@ -60,6 +61,7 @@ class RunConfig:
     image_size: int | None = None
     augment: bool = False
     tfds_dir: str | None = None
+    weights: str | None = None
     overwrite: bool = False
     resume: bool = False
 
@@ -84,6 +86,8 @@ def _validate(config: RunConfig) -> None:
          f"--time-budget {config.time_budget:g}s is too small to train even one model; "
          f"give at least {MIN_TIME_BUDGET_S:g}s (e.g. --time-budget 2m)."
          if config.time_budget is not None else ""),
+        (config.weights is None or Path(config.weights).is_file(),
+         f"--weights {config.weights}: no such file. Give the path of a Keras no-top ImageNet weights file."),
     ]
     for ok, message in checks:
         if not ok:

@@ -93,13 +93,17 @@ def batched(split, profile, batch_size: int, cache_dir: Path | None, seed: int |
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-class _FamilyHyperModel(kt.HyperModel):
-    def __init__(self, family: str, profile):
-        super().__init__(name=family)
-        self.family, self.profile = family, profile
+class FamilyHyperModel(kt.HyperModel):
+    """Builds the plan's family, with the plan's fixed hyperparameters (e.g. the backbone) in place."""
+
+    def __init__(self, plan, profile):
+        super().__init__(name=plan.family)
+        self.plan, self.profile = plan, profile
 
     def build(self, hp):
-        return FAMILIES[self.family](hp, self.profile)
+        for name, value in self.plan.fixed_hyperparameters.items():
+            hp.Fixed(name, value)
+        return FAMILIES[self.plan.family](hp, self.profile)
 
 
 def _defaults_first(oracle) -> None:
@@ -115,7 +119,7 @@ def _defaults_first(oracle) -> None:
 
 
 def make_tuner(plan, profile, run_dir: Path, config) -> kt.Tuner:
-    common = dict(hypermodel=_FamilyHyperModel(plan.family, profile), objective=objective_for(plan.task),
+    common = dict(hypermodel=FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
                   seed=config.seed, directory=str(run_dir), project_name="search",
                   overwrite=False, max_consecutive_failed_trials=3)
     if plan.tuner == "hyperband":
@@ -137,7 +141,7 @@ def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: i
 
 def _epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:
     """Times a few training steps of the default model to estimate one epoch."""
-    model = FAMILIES[plan.family](kt.HyperParameters(), profile)
+    model = FamilyHyperModel(plan, profile).build(kt.HyperParameters())
     batches = list(train.take(3))
     model.train_on_batch(*batches[0])  # compiles; not timed
     start = time.perf_counter()

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
+from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir
+
+
+# Below this many training images per class, pretrained ImageNet features beat a network trained
+# from scratch (the Keras transfer-learning guide's "small dataset" case; hymenoptera has ~100).
+FEW_IMAGES_PER_CLASS = 1000
+# Photos smaller than this (8×8 digits, 28×28 MNIST) are too unlike ImageNet for its features to help.
+MIN_NATURAL_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,7 @@ class Plan:
         family: Key into FAMILIES.
         reason: One or two sentences for the plan output and the report.
         task: "classification" or "regression", and why (in task_reason).
+        fixed_hyperparameters: Values the family must use (e.g. the backbone and its weights file).
     """
 
     family: str
@@ -27,28 +36,49 @@ class Plan:
     max_trials: int
     time_budget: float | None
     epochs: int
+    fixed_hyperparameters: dict = field(default_factory=dict)
 
 
-def _image_reason(profile) -> str:
+def _per_class(profile) -> int:
+    return min(profile.class_counts["train"]) if profile.class_counts else profile.split_sizes["train"]
+
+
+def _natural_few_images(profile) -> bool:
     shape = profile.image_inputs
-    n = profile.split_sizes["train"]
-    return (f"Images ({n} training images, model input {shape.height}×{shape.width}×{shape.channels}, "
-            f"{profile.num_classes} classes) → a CNN trained from scratch: convolutions share weights across "
-            "positions, which suits pixels; no pretrained backbone is used in this version.")
+    return (shape.channels == 3 and min(shape.height, shape.width) >= MIN_NATURAL_SIDE
+            and _per_class(profile) < FEW_IMAGES_PER_CLASS)
 
 
-def _table_reason(profile) -> str:
+def _image_plan(profile, config):
+    shape, n = profile.image_inputs, profile.split_sizes["train"]
+    facts = (f"Images ({n} training images, at least {_per_class(profile)} per class, model input "
+             f"{shape.height}×{shape.width}×{shape.channels}, {profile.num_classes} classes)")
+    if _natural_few_images(profile):
+        available = available_backbones(config.weights)
+        if available:
+            name, path = next(iter(available.items()))
+            return "transfer", (f"{facts}: photo-like with under {FEW_IMAGES_PER_CLASS} images per class → transfer "
+                                f"learning from the pretrained {name} backbone (the smallest whose ImageNet weights "
+                                f"are on this machine: {path})."), {"backbone": name, "weights": str(path)}
+        return "cnn", (f"{facts}: transfer learning would suit this data, but no ImageNet weights are on this "
+                       f"machine → a CNN trained from scratch. To enable it, put a Keras no-top weights file such "
+                       f"as {BACKBONES['mobilenet_0.25'].weights_file} in {keras_models_dir()}, or pass "
+                       "--weights FILE."), {}
+    why_not = ("grayscale" if shape.channels == 1 else f"smaller than {MIN_NATURAL_SIDE} px"
+               if min(shape.height, shape.width) < MIN_NATURAL_SIDE else f"{FEW_IMAGES_PER_CLASS}+ images per class")
+    return "cnn", (f"{facts}: {why_not}, so ImageNet features add little → a CNN trained from scratch: "
+                   "convolutions share weights across positions, which suits pixels."), {}
+
+
+def _table_plan(profile, config):
     kept = len(profile.column_inputs)
-    return (f"A table ({profile.split_sizes['train']} training rows, {kept} feature columns) → an MLP: "
-            "columns have no spatial or sequential order to exploit, and normalisation and category "
-            "lookups live inside the model so it takes raw columns.")
+    return "mlp", (f"A table ({profile.split_sizes['train']} training rows, {kept} feature columns) → an MLP: "
+                   "columns have no spatial or sequential order to exploit, and normalisation and category "
+                   "lookups live inside the model so it takes raw columns."), {}
 
 
-# The rule table, read top to bottom: (modality, family, reason).
-RULES = (
-    ("image", "cnn", _image_reason),
-    ("table", "mlp", _table_reason),
-)
+# The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
+RULES = {"image": _image_plan, "table": _table_plan}
 
 
 HYPERBAND_FACTOR = 3
@@ -78,15 +108,17 @@ def choose_family(profile, config) -> Plan:
     Raises:
         ConfigError: A forced family cannot take this kind of data.
     """
-    if config.family != "auto":
-        if MODALITIES[config.family] != profile.modality:
-            valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
-            raise ConfigError(f"--family {config.family} takes {MODALITIES[config.family]} data, but this data is "
-                              f"{profile.modality}. Use --family {' or '.join(valid)} or --family auto.")
-        family, reason = config.family, f"Family {config.family!r} was chosen with --family."
+    if config.family == "auto":
+        family, reason, fixed = RULES[profile.modality](profile, config)
+    elif MODALITIES[config.family] != profile.modality:
+        valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
+        raise ConfigError(f"--family {config.family} takes {MODALITIES[config.family]} data, but this data is "
+                          f"{profile.modality}. Use --family {' or '.join(valid)} or --family auto.")
     else:
-        family, reason = next((family, explain(profile)) for modality, family, explain in RULES
-                              if modality == profile.modality)
+        family, reason, fixed = config.family, f"Family {config.family!r} was chosen with --family.", {}
+        if family == "transfer":
+            fixed = _forced_backbone(config)
+            reason += f" Backbone {fixed['backbone']} from {fixed['weights']}."
     assert family in FAMILIES
     max_trials = config.max_trials
     if config.tuner == "hyperband" and max_trials < hyperband_trials(config.epochs):
@@ -95,4 +127,14 @@ def choose_family(profile, config) -> Plan:
                    f"so the trial cap is {max_trials} instead of {config.max_trials} (the time budget still applies).")
     return Plan(family=family, reason=reason, task=profile.task, task_reason=_task_reason(profile),
                 tuner=config.tuner, max_trials=max_trials, time_budget=config.time_budget,
-                epochs=config.epochs)
+                epochs=config.epochs, fixed_hyperparameters=fixed)
+
+
+def _forced_backbone(config) -> dict:
+    available = available_backbones(config.weights)
+    if not available:
+        raise ConfigError(f"--family transfer needs ImageNet weights, and none are on this machine. Put a Keras "
+                          f"no-top weights file (e.g. {BACKBONES['mobilenet_0.25'].weights_file}) in "
+                          f"{keras_models_dir()}, pass --weights FILE, or use --family cnn.")
+    name, path = next(iter(available.items()))
+    return {"backbone": name, "weights": str(path)}

@@ -3,6 +3,7 @@ outputs one probability per class, trains an epoch on tiny data, exports, and th
 reloaded in a fresh Python process that imports only TensorFlow — predicts the same."""
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -51,8 +52,22 @@ def _raw_inputs(modality, profile, dataset):
             for key, values in columns.items()}
 
 
+@pytest.fixture
+def weights_home(tmp_path, monkeypatch):
+    """A KERAS_HOME holding the real MobileNet 0.25 weights (for the transfer family)."""
+    from test_transfer import WEIGHTS
+
+    if not WEIGHTS.exists():
+        pytest.skip(f"real weights not found at {WEIGHTS}")
+    (tmp_path / "kh" / "models").mkdir(parents=True)
+    shutil.copy(WEIGHTS, tmp_path / "kh" / "models")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_family_contract(family, data_for, config_for, tmp_path):
+def test_family_contract(family, data_for, config_for, tmp_path, request):
+    if family == "transfer":
+        request.getfixturevalue("weights_home")
     modality = MODALITIES[family]
     config = config_for(data_for[modality])
     dataset = load_dataset(config)

@@ -3,11 +3,12 @@
 FAMILIES is the one extension point; every entry must pass tests/test_families.py (the contract).
 """
 
-from automl.families import cnn, mlp
+from automl.families import cnn, mlp, transfer
 
 FAMILIES = {
     "cnn": cnn.build_model,
+    "transfer": transfer.build_model,
     "mlp": mlp.build_model,
 }
 # Which data each family can take, for the selector and for --family checks.
-MODALITIES = {"cnn": "image", "mlp": "table"}
+MODALITIES = {"cnn": "image", "transfer": "image", "mlp": "table"}

@@ -24,8 +24,9 @@ from automl.ingest.splits import check_class_sizes, describe_split, split_indice
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp"}
 SPLIT_FOLDERS = {"train": "train", "training": "train", "val": "val", "valid": "val",
                  "validation": "val", "test": "test", "testing": "test"}
-# A CNN trained from scratch on a CPU gains little above this side and pays quadratically for it.
-MAX_AUTO_IMAGE_SIDE = 128
+# The largest input any family uses (pretrained backbones take 224 px); the CNN family shrinks
+# further inside its model, so one ingest serves every family.
+MAX_AUTO_IMAGE_SIDE = 224
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 # Pillow refuses images above twice this many pixels (decompression bombs); we skip them.
 MAX_IMAGE_PIXELS = 100_000_000

@@ -1,0 +1,98 @@
+"""Transfer family: a Keras Applications backbone with ImageNet weights, frozen (or with its top
+layers fine-tuned), under a small head. Pixels of any size in; resizing and the backbone's own
+input scaling happen inside the model.
+
+Weights are only ever read from a file: the standard Keras cache ($KERAS_HOME/models, default
+~/.keras/models) or --weights FILE. Nothing is downloaded, so an offline machine never hangs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+from keras import layers, ops
+
+from automl.families.common import compile_model, output_head
+
+INPUT_SIDE = 224  # the size the no-top ImageNet weights were trained at
+
+
+@dataclass(frozen=True)
+class Backbone:
+    constructor: str          # keras.applications attribute
+    weights_file: str         # the file name Keras caches the no-top ImageNet weights under
+    scaling: str              # "tf": pixels to [-1, 1] first; "builtin": the model rescales itself
+    kwargs: dict = field(default_factory=dict)
+
+
+# Smallest first: on a CPU the smallest backbone that is present is the one proposed.
+BACKBONES = {
+    "mobilenet_0.25": Backbone("MobileNet", "mobilenet_2_5_224_tf_no_top.h5", "tf", {"alpha": 0.25}),
+    "mobilenet_0.5": Backbone("MobileNet", "mobilenet_5_0_224_tf_no_top.h5", "tf", {"alpha": 0.5}),
+    "mobilenet_v3_small": Backbone("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", "builtin"),
+    "mobilenet": Backbone("MobileNet", "mobilenet_1_0_224_tf_no_top.h5", "tf", {"alpha": 1.0}),
+    "mobilenet_v2": Backbone("MobileNetV2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf"),
+    "mobilenet_v3_large": Backbone("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", "builtin"),
+    "efficientnetb0": Backbone("EfficientNetB0", "efficientnetb0_notop.h5", "builtin"),
+    "efficientnetb1": Backbone("EfficientNetB1", "efficientnetb1_notop.h5", "builtin"),
+    "efficientnetb2": Backbone("EfficientNetB2", "efficientnetb2_notop.h5", "builtin"),
+    "efficientnetb3": Backbone("EfficientNetB3", "efficientnetb3_notop.h5", "builtin"),
+    "resnet50v2": Backbone("ResNet50V2", "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "tf"),
+}
+
+
+def keras_models_dir() -> Path:
+    """Where Keras caches downloaded weights ($KERAS_HOME/models, default ~/.keras/models)."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models"
+
+
+def backbone_for_file(path: Path) -> str | None:
+    """The backbone whose weights file has this name, if any."""
+    return next((name for name, b in BACKBONES.items() if b.weights_file == Path(path).name), None)
+
+
+def available_backbones(weights: str | None = None) -> dict[str, Path]:
+    """Backbones whose weights are on this machine (a --weights file first), smallest first."""
+    found = {}
+    if weights and backbone_for_file(Path(weights)):
+        found[backbone_for_file(Path(weights))] = Path(weights)
+    for name, backbone in BACKBONES.items():
+        path = keras_models_dir() / backbone.weights_file
+        if name not in found and path.is_file():
+            found[name] = path
+    return found
+
+
+def _backbone(name: str, weights: str):
+    spec = BACKBONES[name]
+    build = getattr(keras.applications, spec.constructor)
+    return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
+
+
+def build_model(hp, profile) -> keras.Model:
+    """Backbone (frozen but for its last `fine_tune_layers`) → global pooling → dropout → head."""
+    available = available_backbones()
+    name = hp.Fixed("backbone", next(iter(available), "mobilenet_0.25"))
+    weights = hp.Fixed("weights", str(available.get(name, "")))
+    backbone = _backbone(name, weights)
+    fine_tune = hp.Choice("fine_tune_layers", [0, 10, 30], default=0)
+    backbone.trainable = fine_tune > 0
+    for layer in backbone.layers[:len(backbone.layers) - fine_tune]:
+        layer.trainable = False
+
+    inputs = keras.Input(shape=(None, None, profile.image_inputs.channels), dtype="uint8", name="image")
+    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, name="resize")(inputs)
+    if profile.image_inputs.channels == 1:
+        x = ops.repeat(x, 3, axis=-1)
+    if BACKBONES[name].scaling == "tf":
+        x = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
+    if hp.Boolean("augment", default=True):
+        x = layers.RandomFlip("horizontal")(x)
+        x = layers.RandomZoom(0.1)(x)
+    x = backbone(x, training=False)  # BatchNorm stays in inference mode, even when fine-tuning
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(hp.Choice("dropout", [0.2, 0.0, 0.5], default=0.2))(x)
+    return compile_model(keras.Model(inputs, output_head(x, profile), name="transfer"), hp, profile)
