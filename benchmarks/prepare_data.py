@@ -10,6 +10,8 @@ digits.npz (scikit-learn digits, stratified 75/25, seed 0) and breast_cancer/{tr
 from __future__ import annotations
 
 import argparse
+import shutil
+import tarfile
 import gzip
 import os
 import sys
@@ -103,6 +105,23 @@ def prepare_breast_cancer(output: Path) -> Path:
     return folder
 
 
+def prepare_hymenoptera(shared_data: Path, output: Path) -> Path:
+    """hymenoptera/hymenoptera_data/{train,val}/{ants,bees} unpacked, plus keras_home/models/ holding the
+    MobileNet 0.25 no-top weights (the benchmarks point KERAS_HOME there). Skipped if absent."""
+    folder = output / "hymenoptera"
+    archive = shared_data / "hymenoptera" / "hymenoptera_data.tar.gz"
+    weights = shared_data / "keras-weights" / "mobilenet_2_5_224_tf_no_top.h5"
+    if not (folder / "hymenoptera_data").is_dir() and archive.is_file():
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")  # refuses paths outside the folder
+        print(f"{folder}: unpacked")
+    models = output / "keras_home" / "models"
+    if weights.is_file() and not (models / weights.name).is_file():
+        models.mkdir(parents=True, exist_ok=True)
+        shutil.copy(weights, models)
+    return folder
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,6 +145,7 @@ def main(argv=None) -> int:
         prepare_idx(name, args.shared_data / folder, args.output)
     prepare_digits(args.output)
     prepare_breast_cancer(args.output)
+    prepare_hymenoptera(args.shared_data, args.output)
     print(f"Datasets ready in {args.output}")
     return 0
 

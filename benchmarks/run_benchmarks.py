@@ -42,6 +42,7 @@ class Benchmark:
     target: str
     target_accuracy: float
     autokeras: str
+    flags: tuple[str, ...] = ()  # extra `automl run` flags, e.g. a forced family for a comparison row
 
 
 BENCHMARKS = {
@@ -52,6 +53,10 @@ BENCHMARKS = {
     "mnist": Benchmark("mnist.npz", "MNIST (official test)", 600, "≥ 99.4 %", 0.994, "99.02 %"),
     "fashion_mnist": Benchmark("fashion_mnist.npz", "Fashion-MNIST (official test)", 600, "≥ 93 %", 0.93,
                                "92.02 %"),
+    "hymenoptera": Benchmark("hymenoptera/hymenoptera_data", "hymenoptera (val/ as test), 224 px, MobileNet 0.25",
+                             300, "≥ 92 %", 0.92, "61.4 %"),
+    "hymenoptera_cnn": Benchmark("hymenoptera/hymenoptera_data", "hymenoptera (val/ as test), CNN from scratch",
+                                 300, "(comparison)", 0.0, "61.4 %", ("--family", "cnn")),
 }
 COLUMNS = ("dataset (split)", "budget", "test accuracy", "wall time", "family", "trials", "verdict", "target",
            "AutoKeras", "machine", "date", "command")
@@ -77,12 +82,17 @@ def budget_for(bench: Benchmark, args: argparse.Namespace) -> float:
     return float(args.budget) if args.budget is not None else bench.budget_s * args.budget_scale
 
 
-def run_automl(data: Path, run_dir: Path, budget_s: float) -> tuple[int, float, Path]:
-    """Runs the CLI in a subprocess, its output to RUN_DIR.log; returns (exit code, wall seconds, log)."""
+def run_automl(data: Path, run_dir: Path, budget_s: float, keras_home: Path, flags=()) -> tuple[int, float, Path]:
+    """Runs the CLI in a subprocess, its output to RUN_DIR.log; returns (exit code, wall seconds, log).
+
+    KERAS_HOME is keras_home (prepare_data.py copies the MobileNet weights there),
+    so every run sees the same pretrained weights whatever the user's own Keras cache holds.
+    """
     command = [sys.executable, "-m", "automl", "run", str(data), "--output", str(run_dir),
-               "--pipeline", "benchmark", "--time-budget", f"{budget_s:g}s", "--overwrite"]
+               "--pipeline", "benchmark", "--time-budget", f"{budget_s:g}s", "--overwrite", *flags]
     log = run_dir.with_name(run_dir.name + ".log")
-    env = {**os.environ, "COLUMNS": "400"}  # rich wraps at 80 columns off a terminal, splitting the error line
+    # rich wraps at 80 columns off a terminal, splitting the error line
+    env = {**os.environ, "COLUMNS": "400", "KERAS_HOME": str(keras_home)}
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
         handle.write(shlex.join(command) + "\n")
@@ -121,7 +131,7 @@ def outcome_cells(code: int, run_dir: Path, log: Path, target_accuracy: float) -
                 "trials": str(len(summary.get("trials", []))), "verdict": str(summary.get("verdict")), "met": ""}
     return {"accuracy": f"{accuracy:.2%}".replace("%", " %"), "family": str(summary.get("family")),
             "trials": f"{len(summary.get('trials', []))} (stopped: {summary.get('stopped_because')})",
-            "verdict": str(summary.get("verdict")), "met": " ✓" if accuracy >= target_accuracy else " ✗"}
+            "verdict": str(summary.get("verdict")), "met": "" if not target_accuracy else " ✓" if accuracy >= target_accuracy else " ✗"}
 
 
 def repeat_command(name: str, budget_s: float, args: argparse.Namespace) -> str:
@@ -154,7 +164,8 @@ def benchmark_row(name: str, args: argparse.Namespace) -> str:
     run_dir = args.runs_dir / name
     print(f"[{name}] running automl on {args.data_dir / bench.data} with a {budget_s:g} s budget → {run_dir}",
           flush=True)
-    code, seconds, log = run_automl(args.data_dir / bench.data, run_dir, budget_s)
+    code, seconds, log = run_automl(args.data_dir / bench.data, run_dir, budget_s, args.data_dir / "keras_home",
+                                    bench.flags)
     out = outcome_cells(code, run_dir, log, bench.target_accuracy)
     print(f"[{name}] test accuracy {out['accuracy']}, {seconds:.0f} s wall, family {out['family']}, "
           f"trials {out['trials']}, verdict {out['verdict']} (log: {log})", flush=True)
