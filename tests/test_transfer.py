@@ -94,3 +94,13 @@ def test_a_run_on_photos_uses_the_backbone_end_to_end(keras_home, photos, tmp_pa
     assert summary["family"] == "transfer"
     assert all(t["hyperparameters"]["backbone"] == "mobilenet_0.25" for t in summary["trials"])
     assert (run_dir / "model" / "saved_model.pb").exists()
+
+
+def test_building_without_weights_is_a_clear_error_not_a_random_backbone(keras_home, photos, config_for):
+    import keras_tuner as kt
+
+    from automl.families import transfer
+
+    profile = profile_dataset(load_dataset(config_for(photos)))
+    with pytest.raises(ConfigError, match="No ImageNet weights file for the mobilenet_0.25 backbone"):
+        transfer.build_model(kt.HyperParameters(), profile)

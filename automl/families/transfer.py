@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
+from automl.errors import ConfigError
 from automl.families.common import compile_model, output_head
 
 INPUT_SIDE = 224  # the size the no-top ImageNet weights were trained at
@@ -67,6 +68,9 @@ def available_backbones(weights: str | None = None) -> dict[str, Path]:
 
 
 def _backbone(name: str, weights: str):
+    if not weights or not Path(weights).is_file():
+        raise ConfigError(f"No ImageNet weights file for the {name} backbone ({weights or 'none found'}). Put "
+                          f"{BACKBONES[name].weights_file} in {keras_models_dir()}, pass --weights FILE, or use --family cnn.")
     spec = BACKBONES[name]
     build = getattr(keras.applications, spec.constructor)
     return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
