@@ -38,7 +38,6 @@ class RunConfig:
         val_fraction: Share of the labelled data held out for validation when no split exists.
         test_fraction: Share held out for the test split when no split exists.
         image_size: Side images are resized to for training; None picks it from the data.
-        augment: Random flips/shifts/zooms for image training (off for digits-like data by default).
         tfds_dir: Prepared tensorflow-datasets data directory.
         weights: A Keras no-top ImageNet weights file for the transfer family (else the Keras cache).
         overwrite: Reuse a non-empty run_dir, deleting what is there.
@@ -59,7 +58,6 @@ class RunConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     image_size: int | None = None
-    augment: bool = False
     tfds_dir: str | None = None
     weights: str | None = None
     overwrite: bool = False
