@@ -45,6 +45,23 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """One phase of a multi-phase search (transfer: head on cached features, then fine-tuning).
+
+    Attributes:
+        kept: Whether this phase's model is the one that went on (a fine-tune that does not improve
+            validation is discarded).
+    """
+
+    name: str
+    trials: int
+    seconds: float
+    val_score: float | None
+    kept: bool
+    note: str
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """The best model and every trial.
 
@@ -62,6 +79,7 @@ class SearchResult:
     stopped_because: str
     seconds: float
     ensemble: EnsembleChoice | None = None
+    phases: tuple[Phase, ...] = ()
 
     @property
     def best_trial(self) -> TrialRecord:
