@@ -46,6 +46,21 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
+class TextFacts:
+    """How text was read: words per example (train, val and test together) and decoding.
+
+    Attributes:
+        words: Whitespace-separated words per example.
+        undecodable: Examples holding bytes that are not UTF-8 (replaced by U+FFFD).
+        column: The text column of a table; None for a folder of .txt files.
+    """
+
+    words: np.ndarray
+    undecodable: int
+    column: str | None = None
+
+
+@dataclass(frozen=True)
 class TableFacts:
     """The raw feature frames of the splits (target removed), for column profiling."""
 
@@ -62,7 +77,7 @@ class Dataset:
     Attributes:
         name: Short name for the run directory and report title.
         source: One sentence on what was read and how.
-        modality: "image" or "table".
+        modality: "image", "table" or "text".
         task: "classification" or "regression".
         class_names: Class names in label order (empty for regression).
         train, val, test: The splits.
@@ -71,6 +86,7 @@ class Dataset:
         target: Target column of a table.
         images: Image facts (image modality only).
         table: Table frames (table modality only).
+        text: Text facts (text modality only).
         skipped: Files that could not be read and were left out.
         notes: Announcements made while reading (e.g. a guessed target column).
     """
@@ -88,6 +104,7 @@ class Dataset:
     target: str | None = None
     images: ImageFacts | None = None
     table: TableFacts | None = None
+    text: TextFacts | None = None
     skipped: tuple[SkippedFile, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
