@@ -13,7 +13,7 @@ from automl.errors import ConfigError
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 TUNERS = ("hyperband", "random", "bayesian")
-FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp")
+FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
@@ -27,6 +27,7 @@ class RunConfig:
         data: A folder, a table file, an .npz file, or "tfds:NAME".
         run_dir: Where every output goes; None means reports/<data-name>-<timestamp>/.
         target: Target column of a table; None means an announced guess.
+        text_column: Text column of a table; None means an announced guess (or none: a plain table).
         family: "auto" or a family name to force.
         tuner: "hyperband", "random" or "bayesian".
         max_trials: Upper bound on trials.
@@ -40,6 +41,9 @@ class RunConfig:
         image_size: Side images are resized to for training; None picks it from the data.
         tfds_dir: Prepared tensorflow-datasets data directory.
         weights: A Keras no-top ImageNet weights file for the transfer family (else the Keras cache).
+        backbone: The run directory of an earlier `automl run` whose model serves as the transfer backbone.
+        cache_features: Transfer family: search the head on backbone features computed once, then
+            fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
         resume: Continue the search stored in run_dir.
     """
@@ -47,6 +51,7 @@ class RunConfig:
     data: str
     run_dir: str | None = None
     target: str | None = None
+    text_column: str | None = None
     family: str = "auto"
     tuner: str = "hyperband"
     max_trials: int = 30
@@ -60,6 +65,8 @@ class RunConfig:
     image_size: int | None = None
     tfds_dir: str | None = None
     weights: str | None = None
+    backbone: str | None = None
+    cache_features: bool = True
     overwrite: bool = False
     resume: bool = False
 
@@ -67,8 +74,28 @@ class RunConfig:
         _validate(self)
 
 
+_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "None": type(None)}
+
+
+def _check_types(config: RunConfig) -> None:
+    """Presets are hand-written TOML: `epochs = "ten"` must be a clear error, not a TypeError later."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        names = [name.strip() for name in str(field.type).split("|")]
+        if not set(names) <= set(_TYPES):
+            continue  # a type this check does not know (e.g. Path): left to the field's own check
+        allowed = tuple(_TYPES[name] for name in names)
+        wrong_bool = isinstance(value, bool) and "bool" not in names  # True is an int to Python
+        if wrong_bool or not isinstance(value, allowed):
+            expected = " or ".join({"int": "a whole number", "float": "a number", "str": "text",
+                                    "bool": "true or false", "None": "nothing"}.get(n, n) for n in names)
+            raise ConfigError(f"{field.name} must be {expected}; got {value!r}. Fix it in the preset or flag.")
+
+
 def _validate(config: RunConfig) -> None:
+    _check_types(config)
     checks = [
+        (0 <= config.seed < 2**32, f"--seed must be between 0 and {2**32 - 1}; got {config.seed}."),
         (config.tuner in TUNERS, f"--tuner must be one of {', '.join(TUNERS)}; got {config.tuner!r}."),
         (config.family in FAMILY_CHOICES,
          f"--family must be one of {', '.join(FAMILY_CHOICES)}; got {config.family!r}."),
@@ -84,6 +111,8 @@ def _validate(config: RunConfig) -> None:
          f"--time-budget {config.time_budget:g}s is too small to train even one model; "
          f"give at least {MIN_TIME_BUDGET_S:g}s (e.g. --time-budget 2m)."
          if config.time_budget is not None else ""),
+        (config.backbone is None or (Path(config.backbone) / "model.keras").is_file(),
+         f"--backbone {config.backbone}: no model.keras there. Give the run directory of a finished `automl run`."),
         (config.weights is None or Path(config.weights).is_file(),
          f"--weights {config.weights}: no such file. Give the path of a Keras no-top ImageNet weights file."),
     ]
@@ -94,6 +123,8 @@ def _validate(config: RunConfig) -> None:
 
 def parse_duration(text: str | float | int | None) -> float | None:
     """Turns "90", "90s", "10m" or "1.5h" into seconds; "none"/"0" means no limit."""
+    if isinstance(text, bool):
+        raise ConfigError(f"time_budget must be a duration such as 90s, 10m or 1h; got {str(text).lower()}.")
     if text is None or isinstance(text, (int, float)):
         return None if not text else float(text)
     if text.strip().lower() in ("none", "0", ""):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from automl.errors import ConfigError, DataError
 RECORD = "run.json"
 # Settings that change what the search means; resuming with other values is refused.
 RESUME_KEYS = ("target", "family", "tuner", "max_trials", "epochs", "batch_size", "seed",
-               "val_fraction", "test_fraction", "image_size")
+               "val_fraction", "test_fraction", "image_size", "backbone", "cache_features")
 
 
 def default_run_dir(data: str, root: Path = Path("reports")) -> Path:
@@ -27,6 +28,8 @@ def prepare_run_dir(config):
     unless the user asked to resume or overwrite."""
     run_dir = Path(config.run_dir) if config.run_dir else default_run_dir(config.data)
     config = dataclasses.replace(config, run_dir=str(run_dir))
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"The run directory '{run_dir}' is a file. Choose a folder with --output.")
     busy = run_dir.exists() and any(run_dir.iterdir())
     if busy and config.overwrite:
         shutil.rmtree(run_dir)
@@ -37,8 +40,9 @@ def prepare_run_dir(config):
         raise ConfigError(f"Nothing to resume in '{run_dir}': it has no {RECORD}. Start a new run without --resume.")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=run_dir).close()  # an existing but read-only folder fails here, not mid-run
     except OSError as error:
-        raise ConfigError(f"Cannot create the run directory '{run_dir}' ({error.strerror}). "
+        raise ConfigError(f"Cannot create or write to the run directory '{run_dir}' ({error.strerror}). "
                           "Choose a writable --output.") from None
     return config
 

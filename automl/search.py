@@ -136,8 +136,8 @@ def _defaults_first(oracle) -> None:
     oracle._random_values = first_defaults
 
 
-def make_tuner(plan, profile, run_dir: Path, config) -> kt.Tuner:
-    common = dict(hypermodel=FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
+def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel | None = None) -> kt.Tuner:
+    common = dict(hypermodel=hypermodel or FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
                   seed=config.seed, directory=str(run_dir), project_name="search",
                   overwrite=False, max_consecutive_failed_trials=3)
     if plan.tuner == "hyperband":
@@ -181,6 +181,10 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     Raises:
         ConfigError: The time budget is shorter than one epoch of the default model.
     """
+    if plan.family == "transfer" and config.cache_features:
+        from automl.transfer_search import search_transfer
+
+        return search_transfer(plan, dataset, profile, config, deadline, progress)
     progress = progress or NullProgress()
     run_dir = Path(config.run_dir)
     start = time.monotonic()

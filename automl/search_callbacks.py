@@ -30,12 +30,13 @@ class DeadlineStop(_Shared):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.deadline is not None and time.monotonic() >= self.deadline:
-            if not self.fired:
+            if not self.fired and self.tuner is not None:
                 trial = next(iter(self.tuner.oracle.ongoing_trials.values()), None)
                 self.cut_trial = trial.trial_id if trial else None
             self.fired = True
             self.model.stop_training = True
-            self.tuner.oracle.max_trials = len(self.tuner.oracle.trials)
+            if self.tuner is not None:  # None: a plain fit outside the tuner
+                self.tuner.oracle.max_trials = len(self.tuner.oracle.trials)
 
 
 class TrialWatcher(_Shared):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
-from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir
+from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir, run_backbone_name
 
 
 # Below this many training images per class, pretrained ImageNet features beat a network trained
@@ -77,8 +79,36 @@ def _table_plan(profile, config):
                    "lookups live inside the model so it takes raw columns."), {}
 
 
+# Google's text-classification guide (developers.google.com/machine-learning/guides/text-classification):
+# below this many samples per word of a typical text, n-gram models beat sequence models.
+NGRAM_SAMPLES_PER_WORD = 1500
+# Texts up to this many tokens: an RNN's steps (which run one after another) are few, and it learns
+# word order with fewer parameters than attention; longer texts go to the transformer, whose positions
+# are processed in parallel, which a CPU budget needs.
+RNN_MAX_TOKENS = 64
+
+
+def _text_plan(profile, config):
+    text, n = profile.text_inputs, profile.split_sizes["train"]
+    ratio = n / max(text.median_words, 1.0)
+    facts = (f"Text ({n} training texts, median {text.median_words:.0f} words, so samples / words per sample "
+             f"= {ratio:.0f})")
+    if ratio < NGRAM_SAMPLES_PER_WORD:
+        return "ngram", (f"{facts}: under {NGRAM_SAMPLES_PER_WORD}, the text-classification guide's rule → an "
+                         "n-gram model (TF-IDF over words and word pairs + dense layers): with few samples per "
+                         "word, word order adds too little to learn reliably."), {}
+    length = text.sequence_length
+    if length <= RNN_MAX_TOKENS:
+        return "rnn", (f"{facts}: {NGRAM_SAMPLES_PER_WORD} or more → a sequence model; texts are short (sequence "
+                       f"length {length} ≤ {RNN_MAX_TOKENS} tokens), so a bidirectional RNN, whose steps run one "
+                       "after another, stays cheap on a CPU."), {}
+    return "transformer", (f"{facts}: {NGRAM_SAMPLES_PER_WORD} or more → a sequence model; texts are long (sequence "
+                           f"length {length} > {RNN_MAX_TOKENS} tokens), so a transformer encoder, which attends to "
+                           "every position in parallel where an RNN steps through them one by one."), {}
+
+
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
-RULES = {"image": _image_plan, "table": _table_plan}
+RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan}
 
 
 HYPERBAND_FACTOR = 3
@@ -108,7 +138,9 @@ def choose_family(profile, config) -> Plan:
     Raises:
         ConfigError: A forced family cannot take this kind of data.
     """
-    if config.family == "auto":
+    if config.backbone:
+        family, reason, fixed = _run_backbone_plan(profile, config)
+    elif config.family == "auto":
         family, reason, fixed = RULES[profile.modality](profile, config)
     elif MODALITIES[config.family] != profile.modality:
         valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
@@ -138,3 +170,23 @@ def _forced_backbone(config) -> dict:
                           f"{keras_models_dir()}, pass --weights FILE, or use --family cnn.")
     name, path = next(iter(available.items()))
     return {"backbone": name, "weights": str(path)}
+
+
+def _run_backbone_plan(profile, config):
+    """--backbone RUN_DIR: the earlier run's model, cut below its head, is the transfer backbone."""
+    run_dir = Path(config.backbone)
+    meta_file = run_dir / "model" / "metadata.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    earlier = (meta.get("image_inputs") or {}).get("channels")
+    if profile.modality != "image" or meta.get("modality") not in (None, "image"):
+        raise ConfigError(f"--backbone {run_dir} is a model for {meta.get('modality', 'unknown')} data; it can serve "
+                          f"as a backbone for images only, and this data is {profile.modality}.")
+    if earlier is not None and earlier != profile.image_inputs.channels:
+        raise ConfigError(f"--backbone {run_dir} takes {earlier}-channel images, but these have "
+                          f"{profile.image_inputs.channels}. Use a run trained on images of the same kind.")
+    if config.family not in ("auto", "transfer"):
+        raise ConfigError(f"--backbone is for the transfer family, but --family {config.family} was given. "
+                          "Drop one of them.")
+    return "transfer", (f"--backbone: the model of the earlier run in {run_dir}, cut below its output head, is "
+                        "the backbone; a new head is searched on its features, then its top layers are "
+                        "fine-tuned."), {"backbone": run_backbone_name(run_dir), "weights": str(run_dir / "model.keras")}

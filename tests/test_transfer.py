@@ -104,3 +104,77 @@ def test_building_without_weights_is_a_clear_error_not_a_random_backbone(keras_h
     profile = profile_dataset(load_dataset(config_for(photos)))
     with pytest.raises(ConfigError, match="No ImageNet weights file for the mobilenet_0.25 backbone"):
         transfer.build_model(kt.HyperParameters(), profile)
+
+
+@needs_weights
+def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, photos, config_for, monkeypatch):
+    import numpy as np
+
+    from automl import transfer_search
+    from automl.pipeline import run
+    from automl.progress import NullProgress
+
+    shutil.copy(WEIGHTS, keras_home / "models")
+    config = config_for(photos, max_trials=2, epochs=2)
+    result = run(config)
+    head_phase, fine_tune = result.search.phases
+    assert head_phase.name == "head search on cached features" and head_phase.trials == 2
+    assert fine_tune.name == "fine-tuning" and head_phase.kept != fine_tune.kept
+    assert (result.search.best_trial_id == "fine-tune") == fine_tune.kept
+    assert [t.trial_id for t in result.search.trials][-1] == "fine-tune"
+
+    cache = Path(config.run_dir) / "cache" / "transfer_features.npz"
+    dataset = load_dataset(config)
+    with np.load(cache) as saved:
+        assert saved["train"].shape == saved["train_flipped"].shape == (dataset.train.size, 8 * 32)
+        assert saved["val"].shape[0] == dataset.val.size
+        assert not np.allclose(saved["train"], saved["train_flipped"])  # mirrored images, other features
+
+    # A resumed run reads the cache instead of running the backbone again.
+    monkeypatch.setattr(transfer_search, "image_features", lambda *a, **k: pytest.fail("features recomputed"))
+    again, _ = transfer_search.cached_features(dataset, result.profile, result.plan, result.config,
+                                               Path(config.run_dir), NullProgress())
+    assert np.array_equal(again["val"], np.load(cache)["val"])
+
+
+@needs_weights
+def test_a_fine_tune_that_hurts_validation_is_discarded(keras_home, photos, config_for, monkeypatch):
+    from automl import transfer_search
+    from automl.pipeline import run
+
+    shutil.copy(WEIGHTS, keras_home / "models")
+    monkeypatch.setattr(transfer_search, "FINE_TUNE_LEARNING_RATE", 50.0)  # wrecks the pretrained features
+    result = run(config_for(photos, max_trials=1, epochs=2))
+    head_phase, fine_tune = result.search.phases
+    assert not fine_tune.kept and head_phase.kept and "discarded" in fine_tune.note
+    assert result.search.best_trial_id == "0"
+    assert result.search.trials[-1].status == "DISCARDED"
+    # The model that goes on is the head-only one: its validation accuracy is the head trial's.
+    assert result.diagnostics.metrics["val"]["accuracy"] == pytest.approx(head_phase.val_score)
+
+
+@needs_weights
+def test_whole_network_trials_remain_available(keras_home, photos, config_for):
+    from automl.pipeline import run
+
+    shutil.copy(WEIGHTS, keras_home / "models")
+    result = run(config_for(photos, max_trials=1, epochs=1, cache_features=False))
+    assert result.search.phases == ()
+    assert "fine_tune_layers" in result.search.trials[0].hyperparameters
+
+
+def test_an_earlier_run_serves_as_the_backbone(keras_home, photos, tmp_path, config_for):
+    from automl.pipeline import run
+
+    first = run(config_for(photos, family="cnn", run_dir=str(tmp_path / "first"), max_trials=1, epochs=1))
+    second = run(config_for(photos, backbone=first.config.run_dir, run_dir=str(tmp_path / "second")))
+    assert second.plan.family == "transfer" and "earlier run" in second.plan.reason
+    assert second.plan.fixed_hyperparameters["backbone"] == f"run:{first.config.run_dir}"
+    assert [p.name for p in second.search.phases] == ["head search on cached features", "fine-tuning"]
+    assert second.export.parity_max_abs_diff < 1e-4
+
+    gray = make_image_folder(tmp_path / "gray", modes=("L",))
+    with pytest.raises(ConfigError, match="takes 3-channel images, but these have 1"):
+        _plan(config_for(gray, backbone=first.config.run_dir))
+    with pytest.raises(ConfigError, match="no model.keras there"):
+        config_for(photos, backbone=str(tmp_path))

@@ -16,7 +16,10 @@ def output_head(x, profile):
 
 def compile_model(model: keras.Model, hp, profile) -> keras.Model:
     """Adam with a tuned learning rate; cross-entropy + accuracy, or MSE + MAE for regression."""
-    learning_rate = hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=1e-3)
+    return compile_for_task(model, profile, hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=1e-3))
+
+
+def compile_for_task(model: keras.Model, profile, learning_rate: float) -> keras.Model:
     if profile.task == "regression":
         model.compile(keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
     else:

@@ -67,6 +67,13 @@ def available_backbones(weights: str | None = None) -> dict[str, Path]:
     return found
 
 
+RUN_PREFIX = "run:"  # a backbone named "run:DIR" is the model of an earlier automl run in DIR
+
+
+def run_backbone_name(run_dir: str | Path) -> str:
+    return RUN_PREFIX + str(Path(run_dir))
+
+
 def _backbone(name: str, weights: str):
     if not weights or not Path(weights).is_file():
         raise ConfigError(f"No ImageNet weights file for the {name} backbone ({weights or 'none found'}). Put "
@@ -76,27 +83,65 @@ def _backbone(name: str, weights: str):
     return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
 
 
+def features_of_run(model_file: str | Path) -> keras.Model:
+    """An earlier automl model cut below its output head: raw images in, its learned features out.
+
+    Raises:
+        ConfigError: The file is not a single automl model with a classification/regression head.
+    """
+    model = keras.saving.load_model(model_file, compile=False)
+    head = next((layer for layer in model.layers if layer.name in ("probabilities", "normalised_prediction")), None)
+    if head is None:
+        raise ConfigError(f"--backbone: {model_file} has no single output head (an ensemble cannot serve as a "
+                          "backbone). Use the run directory of a run whose final model is one trial's.")
+    return keras.Model(model.inputs, head.input, name="run_backbone")
+
+
+def image_features(profile, backbone: str, weights: str, augment: bool = False):
+    """Raw uint8 images → (inputs, pooled backbone features, the backbone model to fine-tune)."""
+    channels = profile.image_inputs.channels
+    inputs = keras.Input(shape=(None, None, channels), dtype="uint8", name="image")
+    if backbone.startswith(RUN_PREFIX):  # its resizing and scaling are inside it already
+        model = features_of_run(weights)
+        return inputs, model(inputs, training=False), model
+    model = _backbone(backbone, weights)
+    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, name="resize")(inputs)
+    if channels == 1:
+        x = ops.repeat(x, 3, axis=-1)
+    if BACKBONES[backbone].scaling == "tf":
+        x = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
+    if augment:
+        x = layers.RandomFlip("horizontal")(x)
+        x = layers.RandomZoom(0.1)(x)
+    x = model(x, training=False)  # BatchNorm stays in inference mode, even when fine-tuning
+    return inputs, layers.GlobalAveragePooling2D(name="features")(x), model
+
+
+def head(x, hp, profile):
+    """The layers above the backbone's features. Named, so a head trained on cached features can
+    be copied onto the backbone layer by layer."""
+    x = layers.Dropout(hp.Choice("dropout", [0.2, 0.0, 0.5], default=0.2), name="head_dropout")(x)
+    units = hp.Choice("head_units", [0, 256], default=0)
+    if units:
+        x = layers.Dense(units, activation="relu", name="head_hidden")(x)
+    return output_head(x, profile)
+
+
+def freeze_all_but_top(backbone, fine_tune_layers: int) -> None:
+    backbone.trainable = fine_tune_layers > 0
+    for layer in backbone.layers[:max(len(backbone.layers) - fine_tune_layers, 0)]:
+        layer.trainable = False
+
+
 def build_model(hp, profile) -> keras.Model:
-    """Backbone (frozen but for its last `fine_tune_layers`) → global pooling → dropout → head."""
+    """Backbone (frozen but for its last `fine_tune_layers`) → global pooling → head, end to end.
+
+    The search normally trains the head on cached features instead (automl.transfer_search); this
+    whole-network model is what `cache_features = false` searches, and what the contract tests.
+    """
     available = available_backbones()
     name = hp.Fixed("backbone", next(iter(available), "mobilenet_0.25"))
     weights = hp.Fixed("weights", str(available.get(name, "")))
-    backbone = _backbone(name, weights)
-    fine_tune = hp.Choice("fine_tune_layers", [0, 10, 30], default=0)
-    backbone.trainable = fine_tune > 0
-    for layer in backbone.layers[:len(backbone.layers) - fine_tune]:
-        layer.trainable = False
-
-    inputs = keras.Input(shape=(None, None, profile.image_inputs.channels), dtype="uint8", name="image")
-    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, name="resize")(inputs)
-    if profile.image_inputs.channels == 1:
-        x = ops.repeat(x, 3, axis=-1)
-    if BACKBONES[name].scaling == "tf":
-        x = layers.Rescaling(1 / 127.5, offset=-1, name="scale")(x)
-    if hp.Boolean("augment", default=True):
-        x = layers.RandomFlip("horizontal")(x)
-        x = layers.RandomZoom(0.1)(x)
-    x = backbone(x, training=False)  # BatchNorm stays in inference mode, even when fine-tuning
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(hp.Choice("dropout", [0.2, 0.0, 0.5], default=0.2))(x)
-    return compile_model(keras.Model(inputs, output_head(x, profile), name="transfer"), hp, profile)
+    inputs, x, backbone = image_features(profile, name, weights, augment=hp.Boolean("augment", default=True))
+    freeze_all_but_top(backbone, hp.Choice("fine_tune_layers", [0, 10, 30], default=0))
+    return compile_model(keras.Model(inputs, head(x, hp, profile), name="transfer"), hp, profile)
