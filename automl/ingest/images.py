@@ -30,6 +30,12 @@ MAX_AUTO_IMAGE_SIDE = 224
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 # Pillow refuses images above twice this many pixels (decompression bombs); we skip them.
 MAX_IMAGE_PIXELS = 100_000_000
+# Pillow reads more than tf.io.decode_image does (it sniffs content, not extensions): a WebP named
+# .bmp opens in Pillow but fails in the training stream, so files are checked against what TF decodes.
+TF_DECODABLE_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP"}
+# TensorFlow's BMP decoder reads 24/32-bit and 8-bit grey pixels; it fails on 1/4-bit ones and
+# reads 8-bit palette indices as grey levels (silently wrong colours), so those files are skipped.
+TF_DECODABLE_BMP_MODES = {"RGB", "RGBA", "L"}
 
 
 def is_image_file(path: Path) -> bool:
@@ -51,10 +57,14 @@ def _inspect(path: Path):
                 if width * height > MAX_IMAGE_PIXELS:
                     return f"too large ({width}x{height} pixels; the cap is {MAX_IMAGE_PIXELS:,})"
                 image.load()
-                mode = image.mode
+                mode, kind = image.mode, image.format
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as error:
         return f"cannot be decoded ({type(error).__name__}: {str(error)[:120]})"
+    if kind not in TF_DECODABLE_FORMATS:
+        return f"a {kind} file despite its extension; TensorFlow decodes only PNG, JPEG, GIF and BMP (convert it to PNG)"
+    if kind == "BMP" and mode not in TF_DECODABLE_BMP_MODES:
+        return f"a BMP with {mode!r} pixels (palette or under 8 bits), which TensorFlow misreads; convert it to PNG"
     return hashlib.sha256(data).hexdigest(), height, width, mode
 
 

@@ -40,12 +40,38 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        frame = pd.read_csv(path, sep="\t" if suffix in (".tsv", ".tab") else ",", encoding="utf-8-sig")
+        options = dict(sep="\t" if suffix in (".tsv", ".tab") else ",", encoding="utf-8-sig",
+                       encoding_errors="replace")  # like text files: U+FFFD, counted for text columns
+        frame = pd.read_csv(path, **options)
         if frame.shape[1] == 1 and ";" in str(frame.columns[0]):
-            frame = pd.read_csv(path, sep=";", encoding="utf-8-sig")
+            options["sep"] = ";"
+            frame = _with_decimal_commas(pd.read_csv(path, **options), pd.read_csv(path, decimal=",", **options))
+        frame = _keep_zero_padded_codes(frame, path, options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
         raise DataError(f"Cannot read the table '{path}': {str(error).splitlines()[0]}. "
                         "Expected a CSV/TSV with a header row, or a Parquet file.") from None
+    return frame
+
+
+def _with_decimal_commas(plain: pd.DataFrame, comma: pd.DataFrame) -> pd.DataFrame:
+    """';'-separated files mostly come from locales that write decimal commas ("3,5"): a column that
+    only parses as numbers with a decimal comma is taken from that reading."""
+    for position, column in enumerate(plain.columns):
+        if not is_numeric_column(plain[column]) and is_numeric_column(comma.iloc[:, position]):
+            plain[column] = comma.iloc[:, position]
+    return plain
+
+
+def _keep_zero_padded_codes(frame: pd.DataFrame, path: Path, options: dict) -> pd.DataFrame:
+    """A number column written with leading zeros ("007", "02134") holds codes, not quantities: read
+    as numbers, "007" and "07" would become one value (two classes silently merged)."""
+    numeric = [i for i, column in enumerate(frame.columns) if is_numeric_column(frame[column])]
+    if not numeric:
+        return frame
+    text = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=numeric, **options)
+    for position, raw in zip(numeric, (text.iloc[:, i] for i in range(len(numeric)))):
+        if raw.str.match(r"^\s*[+-]?0\d").any():
+            frame[frame.columns[position]] = raw.where(raw != "", None)
     return frame
 
 
@@ -131,10 +157,10 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     for split, frame in frames.items():
         if target not in frame.columns:
             raise DataError(f"The {split} table has no target column {target!r}. Give every split the same columns.")
-        missing = int(frame[target].isna().sum())
-        if missing:
-            notes.append(f"Dropped {missing} {split} rows with no value in the target column {target!r}.")
-        frames[split] = frame[frame[target].notna()].reset_index(drop=True)
+        absent = frame[target].isna() | frame[target].isin([np.inf, -np.inf])  # ±inf: no usable value either
+        if absent.any():
+            notes.append(f"Dropped {int(absent.sum())} {split} rows with no (finite) value in the target column {target!r}.")
+        frames[split] = frame[~absent].reset_index(drop=True)
     whole = pd.concat(frames.values(), ignore_index=True)
     if len(whole) < 10 or whole.shape[1] < 2:
         raise DataError(f"{where} has {len(whole)} rows and {whole.shape[1]} columns; "
