@@ -43,9 +43,13 @@ def _data_flags(parser) -> None:
                                                 f".npz (x, y), tfds:NAME, or {EXAMPLES}")
     parser.add_argument("--target", help="target column of a table (default: a column named label/target/class/y, else the last)")
     parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
-    parser.add_argument("--family", choices=["auto", "cnn", "transfer", "mlp"], help="force a family (default: auto)")
+    parser.add_argument("--family", choices=["auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer"],
+                        help="force a family (default: auto)")
+    parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
     parser.add_argument("--weights", help="Keras no-top ImageNet weights file for transfer learning "
                                           "(default: the Keras cache, $KERAS_HOME/models)")
+    parser.add_argument("--backbone", metavar="RUN_DIR",
+                        help="use the model of an earlier `automl run` (its run directory) as the transfer backbone")
     parser.add_argument("--image-size", type=_positive_int, help="side images are resized to (default: from the data)")
     parser.add_argument("--tfds-dir", help="prepared tensorflow-datasets data directory")
     parser.add_argument("--seed", type=int, help="seed for splits, tuner and training (default 0)")
@@ -94,7 +98,7 @@ def _config(args):
 
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
-        "target", "family", "image_size", "tfds_dir", "weights", "seed", "max_trials", "time_budget", "epochs",
+        "target", "text_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
         "batch_size", "tuner")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)

@@ -31,6 +31,8 @@ def serving_signature(profile):
     """The serve endpoint's inputs: uint8 images of any size, or one 1-D tensor per raw column."""
     if profile.modality == "image":
         return [tf.TensorSpec([None, None, None, profile.image_inputs.channels], tf.uint8, name="image")]
+    if profile.modality == "text":
+        return [tf.TensorSpec([None], tf.string, name="text")]
     return [{c.key: tf.TensorSpec([None], tf.float32 if c.kind == "numeric" else tf.string, name=c.key)
              for c in profile.column_inputs}]
 
@@ -53,6 +55,7 @@ def metadata(profile) -> dict:
         "task": profile.task, "modality": profile.modality, "class_names": list(profile.class_names),
         "image_inputs": profile.image_inputs.__dict__ if profile.image_inputs else None,
         "columns": [{"name": c.name, "key": c.key, "kind": c.kind} for c in profile.column_inputs],
+        "text_column": profile.text_inputs.column if profile.text_inputs else None,
         "endpoint": "serve",
         "outputs": ["prediction"] if profile.task == "regression" else ["probabilities", "predicted_class"],
     }

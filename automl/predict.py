@@ -54,6 +54,29 @@ def _table_batches(frame: pd.DataFrame, meta):
         yield {key: tf.constant(values[start:start + BATCH, 0]) for key, values in arrays.items()}
 
 
+def _text_inputs(source: Path, meta):
+    """Raw texts and the frame the predictions are added to: .txt files (one text each) or a table's text column."""
+    from automl.ingest.text import decode_text, is_text_file
+
+    if source.is_dir() or is_text_file(source):
+        paths = sorted(p for p in source.rglob("*") if is_text_file(p)) if source.is_dir() else [source]
+        if not paths:
+            raise DataError(f"No .txt files in '{source}'. Give a .txt file, a folder of them, or a table.")
+        return [decode_text(p.read_bytes())[0] for p in paths], pd.DataFrame({"path": [str(p) for p in paths]})
+    if not is_table_file(source):
+        raise DataError(f"'{source}' is neither a .txt file, a folder of them, nor a CSV/TSV/Parquet table.")
+    frame, column = read_table(source), meta.get("text_column")
+    if column is None or column not in frame.columns:
+        raise DataError(f"The table '{source}' has no column {column!r}, which holds the text this model reads. "
+                        f"Columns are: {', '.join(map(str, frame.columns))}.")
+    return frame[column].astype("string").fillna("").tolist(), frame.copy()
+
+
+def _text_batches(texts: list[str]):
+    for start in range(0, len(texts), BATCH):
+        yield tf.constant(texts[start:start + BATCH], tf.string)
+
+
 def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Path, int]:
     """Predicts every image (file or folder) or table row in source and writes a CSV.
 
@@ -63,7 +86,10 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
     model, meta = _load(run_dir)
     if not source.exists():
         raise DataError(f"No such file or folder: '{source}'. Give an image, a folder of images or a table.")
-    if meta["modality"] == "image":
+    if meta["modality"] == "text":
+        texts, frame = _text_inputs(source, meta)
+        batches = _text_batches(texts)
+    elif meta["modality"] == "image":
         paths = sorted(p for p in source.rglob("*") if is_image_file(p)) if source.is_dir() else [source]
         if not paths:
             raise DataError(f"No images in '{source}'.")

@@ -10,6 +10,7 @@ import numpy as np
 from automl.columns import ColumnInput, ColumnProfile, profile_columns
 from automl.errors import DataError
 from automl.ingest.dataset import SPLITS, Dataset, SkippedFile
+from automl.text_profile import TextInputs, text_facts
 
 # Above this ratio of largest to smallest class, an unweighted loss mostly learns the big class.
 IMBALANCE_RATIO_FOR_WEIGHTS = 3.0
@@ -43,6 +44,7 @@ class Profile:
         image_inputs: Model input shape (images only).
         column_inputs: Kept columns and their preprocessing statistics (tables only).
         columns: Every column's profile, kept or dropped (tables only).
+        text_inputs: Vocabularies and sequence length (text only).
         target_mean, target_std: Training target statistics (regression only).
     """
 
@@ -60,6 +62,7 @@ class Profile:
     image_inputs: ImageInputs | None = None
     column_inputs: tuple[ColumnInput, ...] = ()
     columns: tuple[ColumnProfile, ...] = ()
+    text_inputs: TextInputs | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
 
@@ -167,6 +170,8 @@ def profile_dataset(dataset: Dataset) -> Profile:
     extra = {}
     if dataset.modality == "image":
         more, image_checks, extra["image_inputs"] = _image_facts(dataset)
+    elif dataset.modality == "text":
+        more, image_checks, extra["text_inputs"] = text_facts(dataset, Guardrail, PASSED, DONE)
     else:
         more, image_checks, extra["column_inputs"], extra["columns"] = _table_facts(dataset)
     if dataset.task == "regression":

@@ -3,12 +3,16 @@
 FAMILIES is the one extension point; every entry must pass tests/test_families.py (the contract).
 """
 
-from automl.families import cnn, mlp, transfer
+from automl.families import cnn, mlp, ngram, rnn, transfer, transformer
 
 FAMILIES = {
     "cnn": cnn.build_model,
     "transfer": transfer.build_model,
     "mlp": mlp.build_model,
+    "ngram": ngram.build_model,
+    "rnn": rnn.build_model,
+    "transformer": transformer.build_model,
 }
 # Which data each family can take, for the selector and for --family checks.
-MODALITIES = {"cnn": "image", "transfer": "image", "mlp": "table"}
+MODALITIES = {"cnn": "image", "transfer": "image", "mlp": "table",
+              "ngram": "text", "rnn": "text", "transformer": "text"}

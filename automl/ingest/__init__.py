@@ -11,14 +11,15 @@ from automl.ingest.arrays import load_npz
 from automl.ingest.dataset import Dataset, Split
 from automl.ingest.images import load_image_folder, looks_like_image_folder
 from automl.ingest.table import is_table_file, load_table, table_split_files
+from automl.ingest.text import load_text_folder, looks_like_text_folder
 from automl.ingest.tfds_source import load_tfds
 
 __all__ = ["Dataset", "Split", "load_dataset", "describe_layouts"]
 
 
 def describe_layouts(data: str) -> str:
-    return (f"Expected class sub-folders of images ({data}/cats/*.jpg), a CSV/TSV/Parquet file with a "
-            "target column, an .npz with x and y arrays, or tfds:NAME.")
+    return (f"Expected class sub-folders of images ({data}/cats/*.jpg) or of .txt files ({data}/pos/1.txt), "
+            "a CSV/TSV/Parquet file with a target column, an .npz with x and y arrays, or tfds:NAME.")
 
 
 def load_dataset(config) -> Dataset:
@@ -46,9 +47,8 @@ def load_dataset(config) -> Dataset:
         raise DataError(f"Cannot read '{path}' (extension '{path.suffix}'). {describe_layouts(config.data)}")
     if table_split_files(path):
         return load_table(path, config)
+    if looks_like_text_folder(path):
+        return load_text_folder(path, config)
     if looks_like_image_folder(path):
         return load_image_folder(path, config)
-    if any(p.suffix.lower() == ".txt" for p in path.rglob("*.txt")):
-        raise DataError(f"'{path}' holds .txt files: text classification is not supported yet. "
-                        "Use an image folder or a table for now.")
     raise DataError(f"No training data found in '{config.data}'. {describe_layouts(config.data)}")

@@ -12,6 +12,7 @@ import tensorflow as tf
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, Split, TableFacts, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.text import text_from_table
 
 TABLE_EXTENSIONS = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
 TARGET_GUESSES = ("label", "target", "class", "y")
@@ -177,7 +178,7 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     parts, how = _table_splits(frames, target, encode, regression, config)
     keys = safe_keys([c for c in whole.columns if c != target])
     splits = {split: _split(frame, labels, keys) for split, (frame, labels) in parts.items()}
-    return Dataset(
+    dataset = Dataset(
         name=name, source=f"Table {where} ({len(whole)} rows, {len(keys)} feature columns, target {target!r})",
         modality="table", task="regression" if regression else "classification",
         class_names=tuple(class_names), train=splits["train"], val=splits["val"], test=splits["test"],
@@ -186,6 +187,7 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         table=TableFacts(*(parts[split][0] for split in ("train", "val", "test")), keys=keys),
         notes=tuple(notes),
     )
+    return text_from_table(dataset, config) or dataset  # a table with a text column is text data
 
 
 def _table_splits(frames, target, encode, regression, config):

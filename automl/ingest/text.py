@@ -1,0 +1,192 @@
+"""Ingest text: a folder of class sub-folders of .txt files, or a table's text column, as streamed
+splits of raw strings (the models vectorize inside, so they take raw text).
+
+Bytes that are not UTF-8 are replaced by U+FFFD, the same way every time, and counted; empty texts
+are skipped and listed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from automl.errors import DataError
+from automl.ingest.dataset import Dataset, SkippedFile, Split, TextFacts, fingerprint_of
+from automl.ingest.images import SPLIT_FOLDERS, is_image_file
+from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+
+TEXT_EXTENSIONS = {".txt"}
+# Folders of unlabelled examples (IMDB's train/unsup) are not a class.
+UNLABELLED_FOLDERS = {"unsup", "unlabeled", "unlabelled"}
+# A string column is text rather than a category when its values average at least this many words
+# (SST-2 sentences average ~9, category values 1-3) and most of its values are distinct.
+TEXT_MIN_MEAN_WORDS = 5.0
+TEXT_MIN_DISTINCT_FRACTION = 0.5
+REPLACEMENT = "\ufffd"
+
+
+def is_text_file(path: Path) -> bool:
+    return path.suffix.lower() in TEXT_EXTENSIONS and not path.name.startswith(".")
+
+
+def looks_like_text_folder(root: Path) -> bool:
+    """Told apart from an image folder by extensions: more .txt files than image files."""
+    files = [path for path in root.rglob("*") if path.is_file()]
+    return sum(map(is_text_file, files)) > sum(map(is_image_file, files))
+
+
+def decode_text(data: bytes) -> tuple[str, bool]:
+    """UTF-8 (a BOM dropped); undecodable bytes become U+FFFD. Returns (text, had undecodable bytes)."""
+    try:
+        return data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8-sig", errors="replace"), True
+
+
+def text_split(texts, labels: np.ndarray) -> Split:
+    """A Split of raw strings, hashed by their text so duplicates across splits are found."""
+    hashes = tuple(hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest() for text in texts)
+    data = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), labels))
+    return Split(data, labels, hashes)
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan(root: Path, skipped: list, ignored: list) -> dict[str, list[Path]]:
+    """Maps class name to its .txt files; unlabelled folders and loose files are ignored (noted)."""
+    classes = {}
+    ignored += [p.name for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
+    for folder in _folders(root):
+        if folder.name.lower() in UNLABELLED_FOLDERS:
+            ignored.append(f"{folder.name}/")
+            continue
+        files = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            if is_text_file(path):
+                files.append(path)
+            else:
+                skipped.append(SkippedFile(str(path), f"not a .txt file ({path.suffix or 'no extension'})"))
+        classes[folder.name] = files
+    return classes
+
+
+def _read(path: Path):
+    try:
+        return decode_text(path.read_bytes())
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+
+
+def load_text_folder(root: Path, config) -> Dataset:
+    """Reads class sub-folders of .txt files, honouring train/val/test folders when present.
+
+    Raises:
+        DataError: No text files, a single class, or classes too small.
+    """
+    skipped, ignored = [], []
+    layout = {SPLIT_FOLDERS[f.name.lower()]: f for f in reversed(_folders(root)) if f.name.lower() in SPLIT_FOLDERS}
+    layout = layout if "train" in layout else {}
+    groups = {name: _scan(folder, skipped, ignored) for name, folder in layout.items()} or {"all": _scan(root, skipped, ignored)}
+    class_names = sorted({name for classes in groups.values() for name in classes})
+    files = [(group, path, class_names.index(name))
+             for group, classes in groups.items() for name, paths in classes.items() for path in paths]
+    if not files:
+        raise DataError(f"No .txt files found in class sub-folders of '{root}'. Expected {root}/pos/1.txt, "
+                        f"{root}/neg/2.txt (optionally under train/ and test/).")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(_read, [path for _, path, _ in files]))
+    good = []
+    for (group, path, label), result in zip(files, results):
+        if isinstance(result, str):
+            skipped.append(SkippedFile(str(path), result))
+        elif not result[0].strip():
+            skipped.append(SkippedFile(str(path), "empty text file"))
+        else:
+            good.append((group, label, *result))
+    labels = np.array([label for _, label, _, _ in good], dtype=np.int64)
+    check_class_sizes(labels, class_names, f"'{root}'", unit="non-empty text files")
+    texts = [text for _, _, text, _ in good]
+    index_of, how = _assign_splits(np.array([group for group, _, _, _ in good]), labels, config)
+    splits = {name: text_split([texts[i] for i in idx], labels[idx]) for name, idx in index_of.items()}
+    notes = [f"Ignored what is not a class folder of text: {', '.join(sorted(set(ignored))[:8])}."] if ignored else []
+    return Dataset(
+        name=root.resolve().name, source=f"Text folder '{root}' ({len(good)} texts, {len(class_names)} classes)",
+        modality="text", task="classification", class_names=tuple(class_names),
+        train=splits["train"], val=splits["val"], test=splits["test"],
+        split_note=describe_split({k: v.size for k, v in splits.items()}, how), fingerprint=fingerprint_of(splits),
+        text=TextFacts(np.array([len(t.split()) for t in texts]), sum(bad for _, _, _, bad in good)),
+        skipped=tuple(skipped), notes=tuple(notes))
+
+
+def _assign_splits(groups: np.ndarray, labels: np.ndarray, config):
+    """Returns ({split: indices}, how) honouring train/val/test folders; validation comes from train/."""
+    seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
+    given = {name: np.flatnonzero(groups == name) for name in ("train", "val", "test", "all")}
+    if len(given["all"]):
+        train, val, test = split_indices(labels, val_f, test_f, seed, stratified=True)
+        return {"train": train, "val": val, "test": test}, f"No split folders: seeded stratified split (seed {seed})"
+    if len(given["test"]) and len(given["val"]):
+        return {k: given[k] for k in ("train", "val", "test")}, "Honoured the train/, val/ and test/ folders"
+    test = given["test"] if len(given["test"]) else given["val"]
+    if not len(test):
+        raise DataError("The test split is empty. Put text files in test/<class>/ or remove the empty split folders.")
+    inner_train, inner_val, _ = split_indices(labels[given["train"]], val_f, test_f, seed, stratified=True,
+                                              need_test=False)
+    held = "test/" if len(given["test"]) else "val/ (no test/ folder, so val/ is the held-out test split)"
+    return ({"train": given["train"][inner_train], "val": given["train"][inner_val], "test": test},
+            f"Honoured {held}; validation is a seeded stratified {val_f:.0%} of train/")
+
+
+def _text_column(frame: pd.DataFrame, config) -> tuple[str | None, str | None]:
+    """The text column (given, or detected among string columns) and how it was found."""
+    if config.text_column is not None:
+        if config.text_column not in frame.columns:
+            raise DataError(f"No column {config.text_column!r} for --text-column. Feature columns are: "
+                            f"{', '.join(map(str, frame.columns))}.")
+        return config.text_column, None
+    best, best_words = None, TEXT_MIN_MEAN_WORDS
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if len(values) == 0 or not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        words = float(values.astype(str).str.split().str.len().mean())
+        if words >= best_words and values.nunique() >= TEXT_MIN_DISTINCT_FRACTION * len(values):
+            best, best_words = column, words
+    if best is None:
+        return None, None
+    return best, (f"Text column detected: {best!r} (strings of {best_words:.1f} words on average, mostly distinct); "
+                  "set --text-column to change.")
+
+
+def text_from_table(dataset: Dataset, config) -> Dataset | None:
+    """The table as a text dataset when it has a text column (given or detected), else None."""
+    column, announced = _text_column(dataset.table.train, config)
+    if column is None:
+        return None
+    notes = list(dataset.notes) + ([announced] if announced else [])
+    others = [str(c) for c in dataset.table.train.columns if c != column]
+    if others:
+        notes.append(f"Text models read only {column!r}; other columns are not used: {', '.join(map(repr, others[:8]))}.")
+    splits, undecodable, words = {}, 0, []
+    for name, split in dataset.splits().items():
+        texts = getattr(dataset.table, name)[column].astype("string").fillna("").to_numpy(dtype=object).astype(str)
+        keep = np.char.strip(texts.astype(str)) != ""
+        if not keep.all():
+            notes.append(f"Dropped {int((~keep).sum())} {name} rows with an empty {column!r}.")
+        texts = list(texts[keep])
+        undecodable += sum(REPLACEMENT in t for t in texts)
+        words += [len(t.split()) for t in texts]
+        splits[name] = text_split(texts, split.labels[keep])
+    return dataclasses.replace(
+        dataset, modality="text", source=f"{dataset.source}; text column {column!r}", table=None, **splits,
+        split_note=describe_split({k: v.size for k, v in splits.items()}, dataset.split_note.rsplit(" (", 1)[0]),
+        fingerprint=fingerprint_of(splits), text=TextFacts(np.array(words), undecodable, str(column)),
+        notes=tuple(notes))
