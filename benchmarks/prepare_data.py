@@ -2,7 +2,8 @@
 
 Writes mnist.npz and fashion_mnist.npz (official test splits, from the IDX files in shared/data),
 digits.npz (scikit-learn digits, stratified 75/25, seed 0) and breast_cancer/{train,test}.csv
-(scikit-learn breast_cancer, stratified 80/20, seed 0). Files already there are left alone.
+(scikit-learn breast_cancer, stratified 80/20, seed 0), hymenoptera, imdb/aclImdb (official test split)
+and sst2/{train,test}.tsv (GLUE dev as test). Files already there are left alone.
 
     python benchmarks/prepare_data.py [--output /tmp/automl-bench-data] [--shared-data ../shared/data]
 """
@@ -122,6 +123,30 @@ def prepare_hymenoptera(shared_data: Path, output: Path) -> Path:
     return folder
 
 
+def prepare_imdb(shared_data: Path, output: Path) -> Path:
+    """imdb/aclImdb/{train,test}/{neg,pos}/*.txt unpacked (the official 25k/25k split). Skipped if absent."""
+    folder = output / "imdb"
+    archive = shared_data / "imdb" / "aclImdb_labeled.tar.gz"
+    if not (folder / "aclImdb").is_dir() and archive.is_file():
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+        print(f"{folder}: unpacked")
+    return folder
+
+
+def prepare_sst2(shared_data: Path, output: Path) -> Path:
+    """sst2/train.tsv and sst2/test.tsv (GLUE dev, the canonical labelled held-out split). Skipped if absent."""
+    folder = output / "sst2"
+    source = shared_data / "sst2"
+    if (source / "dev.tsv").is_file() and not (folder / "train.tsv").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / "dev.tsv", folder / "test.tsv")
+        shutil.copy(source / "train.tsv", folder / "train.tsv.partial")
+        os.replace(folder / "train.tsv.partial", folder / "train.tsv")  # train.tsv last: it marks "done"
+        print(f"{folder}: train.tsv and test.tsv (dev)")
+    return folder
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,6 +171,8 @@ def main(argv=None) -> int:
     prepare_digits(args.output)
     prepare_breast_cancer(args.output)
     prepare_hymenoptera(args.shared_data, args.output)
+    prepare_imdb(args.shared_data, args.output)
+    prepare_sst2(args.shared_data, args.output)
     print(f"Datasets ready in {args.output}")
     return 0
 
