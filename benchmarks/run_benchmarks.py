@@ -57,6 +57,9 @@ BENCHMARKS = {
                              300, "≥ 92 %", 0.92, "61.4 %"),
     "hymenoptera_cnn": Benchmark("hymenoptera/hymenoptera_data", "hymenoptera (val/ as test), CNN from scratch",
                                  300, "(comparison)", 0.0, "61.4 %", ("--family", "cnn")),
+    "hymenoptera_whole": Benchmark("hymenoptera/hymenoptera_data",
+                                   "hymenoptera (val/ as test), MobileNet 0.25, whole network every trial", 300,
+                                   "(comparison)", 0.0, "61.4 %", ("--pipeline", "benchmark_whole_network")),
     "imdb": Benchmark("imdb/aclImdb", "IMDB reviews (official 25k test)", 900, "≥ 90.5 %", 0.905, "50.0 %"),
     "sst2": Benchmark("sst2", "SST-2 (GLUE dev as test)", 600, "≥ 84 %", 0.84, "50.9 %"),
 }
