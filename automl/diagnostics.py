@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, mean_absolute_error,
                              mean_squared_error, precision_recall_fscore_support, r2_score)
 
+from automl.calibration import Calibration, calibrate
+
 # Train accuracy this far above validation accuracy means the model memorises (5 points).
 OVERFIT_ACCURACY_GAP = 0.05
 # The same for regression, in R² (0.1 of explained variance lost on unseen data).
@@ -39,6 +41,7 @@ class Diagnostics:
         gap: Train minus validation accuracy (or R²).
         verdict: "ok", "overfitting" or "underfitting"; verdict_reason says which numbers decided it.
         confusion: Test confusion matrix, rows = true class (classification only).
+        calibration: Reliability of the test probabilities (classification only).
     """
 
     task: str
@@ -51,6 +54,7 @@ class Diagnostics:
     fixes: tuple[str, ...]
     confusion: tuple[tuple[int, ...], ...] = ()
     per_class: tuple[ClassMetrics, ...] = ()
+    calibration: Calibration | None = None
 
 
 def _classification_metrics(labels, probabilities, num_classes) -> dict[str, float]:
@@ -121,7 +125,8 @@ def diagnose(task: str, class_names, labels: dict, outputs: dict, train_mean: fl
     per_class = tuple(ClassMetrics(str(name), float(p), float(r), float(f), int(s))
                       for name, p, r, f, s in zip(class_names, precision, recall, f1, support))
     return Diagnostics(task, metrics, baseline, best_epoch, gap, verdict, reason, fixes,
-                       tuple(tuple(int(v) for v in row) for row in matrix), per_class)
+                       tuple(tuple(int(v) for v in row) for row in matrix), per_class,
+                       calibrate(labels["test"], outputs["test"]))
 
 
 def best_epoch_of(history: dict[str, list[float]], objective: str) -> int:

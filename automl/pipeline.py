@@ -13,6 +13,7 @@ from automl.diagnostics import Diagnostics, best_epoch_of, diagnose
 from automl.evaluate import predict_splits, sample_inputs
 from automl.export import ExportResult, export_model
 from automl.ingest import Dataset, load_dataset
+from automl.measure import measure_run
 from automl.profiler import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import ReportPaths, write_report
@@ -61,7 +62,10 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
     diagnosis = diagnose(profile.task, profile.class_names, labels, outputs, profile.target_mean,
                          best_epoch_of(result.best_trial.history, result.objective))
     progress.stage("export")
-    export = export_model(result.model, profile, sample_inputs(dataset, profile, 64), Path(config.run_dir))
+    samples = sample_inputs(dataset, profile, 64)
+    export = export_model(result.model, profile, samples, Path(config.run_dir))
+    measurements = measure_run(result, dataset, profile, plan, config, outputs["test"], samples, export)
     progress.stage("report")
-    report = write_report(Path(config.run_dir), config, profile, plan, result, diagnosis, export, command)
+    report = write_report(Path(config.run_dir), config, profile, plan, result, diagnosis, export, command,
+                          measurements)
     return RunResult(config, profile, plan, result, diagnosis, export, report, time.monotonic() - start)

@@ -23,7 +23,8 @@ from automl.selector import Plan
 EVIL_CLASS = "<script>alert(1)</script>"
 EVIL_PATH = "cats/<img src=x onerror=alert(1)>.jpg"
 SECTIONS = ("Data and guardrails", "Plan", "Leaderboard", "Learning curves", "Test metrics",
-            "Confusion matrix", "Verdict", "Export", "Reproduce")
+            "Confusion matrix", "Calibration", "Worst mistakes", "Verdict", "Export", "Inference latency", "Reproduce")
+CLASSIFICATION_ONLY = ("Confusion matrix", "Calibration", "Worst mistakes")
 
 
 def _history(epochs: int, metric: str) -> dict:
@@ -188,7 +189,7 @@ def test_regression_report(tmp_path):
     paths = write_report(tmp_path, *_regression(tmp_path), "")
     html = paths.html.read_text(encoding="utf-8")
     headings = re.findall(r"<h2>(.*?)</h2>", html)
-    assert headings == [s for s in SECTIONS if s != "Confusion matrix"]
+    assert headings == [s for s in SECTIONS if s not in CLASSIFICATION_ONLY]
     assert "Test MAE" in html and "Test R²" in html and "&lt;b&gt;city&lt;/b&gt;" in html and "<b>city" not in html
     assert "&#39;area&#39;: tf.constant([80.0])" in html  # float32 input needs a float literal
     assert "&#39;b_city_b&#39;: tf.constant([&#39;Paris&#39;])" in html and "outputs[&#39;prediction&#39;]" in html

@@ -123,3 +123,34 @@ def confusion_heatmap(confusion, class_names) -> str | None:
     if n <= MAX_ANNOTATED_CLASSES:
         _annotate(axes, matrix)
     return _data_uri(figure)
+
+
+def reliability_diagram(calibration) -> str | None:
+    """Accuracy against mean confidence per confidence bin, with the diagonal of perfect calibration.
+
+    Args:
+        calibration: An automl.calibration.Calibration.
+
+    Returns:
+        A `data:image/png;base64,...` URI, or None when there are no bins.
+    """
+    if calibration is None or not calibration.bins:
+        return None
+    figure = Figure(figsize=(4.2, 3.6), dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    centres = [(b.lower + b.upper) / 2 for b in calibration.bins]
+    widths = [b.upper - b.lower for b in calibration.bins]
+    axes.bar(centres, [b.accuracy for b in calibration.bins], width=widths, color=TRAIN_COLOUR, alpha=0.75,
+             edgecolor="white", label="accuracy in bin")
+    axes.plot([b.confidence for b in calibration.bins], [b.accuracy for b in calibration.bins], "o",
+              color=VAL_COLOUR, markersize=4, label="mean confidence")
+    axes.plot([0, 1], [0, 1], linestyle="--", color=BEST_COLOUR, linewidth=1, label="perfect calibration")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("confidence (top-1 probability)", fontsize=9)
+    axes.set_ylabel("accuracy", fontsize=9)
+    axes.set_title(f"ECE {calibration.ece:.3f} on {calibration.samples} test examples", fontsize=10)
+    axes.tick_params(labelsize=8)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="upper left")
+    return _data_uri(figure)

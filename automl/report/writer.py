@@ -14,7 +14,8 @@ from pathlib import Path
 
 import jinja2
 
-from automl.report import plots, sections
+from automl.report import deploy_sections, plots, sections
+from automl.report.state import save_state
 
 TEMPLATE = "template.html.j2"
 # Distribution names to report, with the alternatives a platform may install them under.
@@ -74,7 +75,8 @@ def _trial_dict(trial) -> dict:
             "seconds": trial.seconds, "history": trial.history}
 
 
-def build_summary(config, profile, plan, result, diagnosis, export, command: str, run_dir: Path) -> dict:
+def build_summary(config, profile, plan, result, diagnosis, export, command: str, run_dir: Path,
+                  measurements=None) -> dict:
     """Everything report.html states, as a JSON-serialisable dict (summary.json)."""
     summary = {
         "task": diagnosis.task, "family": plan.family, "reason": plan.reason, "dataset": profile.name,
@@ -94,6 +96,7 @@ def build_summary(config, profile, plan, result, diagnosis, export, command: str
                    "parity_samples": export.parity_samples, "size_bytes": export.size_bytes},
         "config": dataclasses.asdict(config), "command": command,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
+        **deploy_sections.summary_extras(result, diagnosis, measurements),
     }
     return _plain(summary)
 
@@ -125,7 +128,8 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
             "per_class": per_class, "per_class_more": per_class_more, "gap": sections.gap_text(diagnosis)}
 
 
-def build_context(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str) -> dict:
+def build_context(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str,
+                  measurements=None) -> dict:
     """The template's variables: formatted rows, plots as data URIs, and the reproduce block."""
     return {
         "dataset": profile.name, "task": diagnosis.task, "family": plan.family, "plan": plan,
@@ -135,6 +139,7 @@ def build_context(run_dir: Path, config, profile, plan, result, diagnosis, expor
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
         "export": _export_context(profile, export, run_dir), "is_classification": diagnosis.task == "classification",
         **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
+        **deploy_sections.deployment_context(result, diagnosis, measurements, run_dir, sections.relative),
     }
 
 
@@ -145,13 +150,15 @@ def render_html(context: dict) -> str:
     return environment.get_template(TEMPLATE).render(context)
 
 
-def write_report(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str = "") -> ReportPaths:
+def write_report(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str = "",
+                 measurements=None) -> ReportPaths:
     """Writes RUN_DIR/report.html and RUN_DIR/summary.json for one finished run.
 
     Args:
         run_dir: The run directory; both files go there and paths in them are shown relative to it.
         config, profile, plan, result, diagnosis, export: The objects the earlier stages returned.
         command: The exact command line that started the run ("" when called from Python).
+        measurements: Latency, trial costs, extra formats and the gallery (automl.measure), if measured.
 
     Returns:
         The paths of the two files written.
@@ -159,8 +166,24 @@ def write_report(run_dir: Path, config, profile, plan, result, diagnosis, export
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(html=run_dir / "report.html", summary=run_dir / "summary.json")
-    summary = build_summary(config, profile, plan, result, diagnosis, export, command, run_dir)
+    # Kept first, so `automl report RUN_DIR` can redo this call even if rendering fails.
+    save_state(run_dir, config=config, profile=profile, plan=plan, result=dataclasses.replace(result, model=None),
+               diagnosis=diagnosis, export=export, command=command, measurements=measurements)
+    summary = build_summary(config, profile, plan, result, diagnosis, export, command, run_dir, measurements)
     paths.summary.write_text(json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    context = build_context(run_dir, config, profile, plan, result, diagnosis, export, command)
+    context = build_context(run_dir, config, profile, plan, result, diagnosis, export, command, measurements)
     paths.html.write_text(render_html(context), encoding="utf-8")
     return paths
+
+
+def rewrite_report(run_dir: Path) -> ReportPaths:
+    """Writes report.html and summary.json again from RUN_DIR/report_state.json, without retraining.
+
+    Raises:
+        DataError: The directory holds no readable report state.
+    """
+    from automl.report.state import load_state
+
+    state = load_state(Path(run_dir))
+    return write_report(Path(run_dir), state["config"], state["profile"], state["plan"], state["result"],
+                        state["diagnosis"], state["export"], state.get("command") or "", state.get("measurements"))

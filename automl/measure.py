@@ -1,0 +1,121 @@
+"""After export: the deployment facts the report shows — CPU latency of the exported SavedModel, size on
+disk and latency of the top trials, extra formats with their parity checks, and the worst mistakes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from automl.export_formats import FormatExport, export_format
+from automl.latency import Latency, first, measure_latency
+from automl.ranking import rank_trials
+from automl.report.gallery import GalleryItem, gallery_items
+
+# Formats every run writes: one conversion (1–16 s measured here, most of it writing a SavedModel). float16, int8
+# and ONNX are added later with `automl export` (ONNX needs tf2onnx, and string lookups do not convert).
+DEFAULT_FORMATS = ("tflite-float32",)
+# Timing a trial means rebuilding it from its checkpoint; the top few are the ones a user would pick.
+TIMED_TRIALS = 3
+TRIAL_TIMING_SECONDS = 0.5
+# Held-out inputs kept in the run directory so `automl export` can check parity later without the data.
+KEPT_SAMPLES = 16
+SAMPLES_FILE = "parity_samples.npz"
+
+
+@dataclass(frozen=True)
+class TrialCost:
+    """Weights on disk for every trial; single-example latency (p50, ms) for the top TIMED_TRIALS."""
+
+    trial_id: str
+    size_bytes: int
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Measurements:
+    latency: Latency | None = None
+    trial_costs: tuple[TrialCost, ...] = ()
+    formats: tuple[FormatExport, ...] = ()
+    gallery: tuple[GalleryItem, ...] = ()
+    seconds: float = 0.0
+
+
+def serve_caller(model_dir: Path, modality: str):
+    """A function running the exported SavedModel's `serve` on a batch as the Keras model takes it."""
+    loaded = tf.saved_model.load(str(model_dir))  # held by the closure: its variables die with it
+
+    def call(samples):
+        if modality == "table":
+            samples = {key: tf.squeeze(value, -1) for key, value in samples.items()}
+        return loaded.serve(samples)
+    return call
+
+
+def trial_size(run_dir: Path, trial_id: str) -> int:
+    """Bytes of the trial's saved weights in the tuner directory (0 when it kept none)."""
+    folder = run_dir / "search" / f"trial_{trial_id}"
+    return sum(p.stat().st_size for p in folder.glob("*.weights.h5")) if folder.is_dir() else 0
+
+
+def _trial_latencies(plan, profile, config, trial_ids, samples) -> dict[str, float]:
+    from automl.search import make_tuner  # the tuner knows how to rebuild a trial's model
+
+    tuner = make_tuner(plan, profile, Path(config.run_dir), config)
+    timings = {}
+    for trial_id in trial_ids:
+        model = tuner.load_model(tuner.oracle.get_trial(trial_id))
+        call = tf.function(lambda x, m=model: m(x, training=False))
+        timings[trial_id] = measure_latency(call, first(samples, 4), TRIAL_TIMING_SECONDS).p50_ms
+    return timings
+
+
+def trial_costs(plan, profile, config, ranked_ids, trials, samples) -> tuple[TrialCost, ...]:
+    run_dir = Path(config.run_dir)
+    try:
+        if not (run_dir / "search" / "oracle.json").is_file():
+            raise FileNotFoundError("no Keras Tuner project to rebuild trials from")
+        timed = _trial_latencies(plan, profile, config, ranked_ids[:TIMED_TRIALS], samples)
+    except Exception:  # a trial that cannot be rebuilt still has a size; the report marks it untimed
+        timed = {}
+    return tuple(TrialCost(t.trial_id, trial_size(run_dir, t.trial_id), timed.get(t.trial_id)) for t in trials)
+
+
+def save_samples(samples, run_dir: Path) -> Path:
+    """Keeps a few held-out inputs as plain arrays (strings as unicode, never pickled)."""
+    kept = first(samples, KEPT_SAMPLES)
+    arrays = {key: np.asarray(value) for key, value in kept.items()} if isinstance(kept, dict) else {"": np.asarray(kept)}
+    arrays = {key: value.astype(str) if value.dtype == object else value for key, value in arrays.items()}
+    path = run_dir / SAMPLES_FILE
+    np.savez_compressed(path, **{f"x{key}": value for key, value in arrays.items()})
+    return path
+
+
+def load_samples(run_dir: Path):
+    """The inputs save_samples kept, as the Keras model takes them (strings as tf.string tensors)."""
+    with np.load(run_dir / SAMPLES_FILE, allow_pickle=False) as data:
+        arrays = {name[1:]: data[name] for name in data.files}
+    tensors = {key: tf.constant(value.astype(object) if value.dtype.kind == "U" else value) for key, value in arrays.items()}
+    return tensors[""] if list(tensors) == [""] else tensors
+
+
+def measure_run(result, dataset, profile, plan, config, test_outputs, samples, export) -> Measurements:
+    """Times the exported model and the top trials, converts DEFAULT_FORMATS, and picks the gallery.
+
+    Args:
+        test_outputs: The final model's test probabilities (or predictions).
+        samples: A batch of raw held-out inputs, as the Keras model takes them.
+        export: The SavedModel export (its directory is timed).
+    """
+    start = time.monotonic()
+    run_dir = Path(config.run_dir)
+    save_samples(samples, run_dir)
+    latency = measure_latency(serve_caller(export.model_dir, profile.modality), samples)
+    ranked = [t.trial_id for t in rank_trials(result.trials, result.objective)]
+    costs = trial_costs(plan, profile, config, ranked, result.trials, samples)
+    formats = tuple(export_format(result.model, samples, run_dir / "formats", fmt) for fmt in DEFAULT_FORMATS)
+    gallery = (gallery_items(dataset, dataset.test.labels, test_outputs) if profile.task == "classification" else ())
+    return Measurements(latency, costs, formats, gallery, time.monotonic() - start)
