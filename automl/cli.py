@@ -7,12 +7,16 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
 
 from rich.console import Console
+
+from automl.errors import AutomlError
 
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
 
@@ -175,7 +179,7 @@ def _quiet_libraries() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit code (0 ok, 1 user error, 130 interrupted)."""
+    """Runs the CLI; returns the exit code (0 ok, 1 user error, 130 Ctrl-C, 143 SIGTERM)."""
     started = time.monotonic()  # the time budget counts from here, TensorFlow's import included
     # soft_wrap: long paths and messages stay on one line instead of being hard-broken at 80 columns.
     console = Console(stderr=False, highlight=False, soft_wrap=True)
@@ -187,19 +191,35 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    _quiet_libraries()
-    from automl.errors import AutomlError
-
     handler = {"run": _run, "plan": _plan, "predict": _predict}[args.command]
+    stopped = _stop_on_sigterm()
     try:
+        _quiet_libraries()
         return handler(args, console, started)
     except (AutomlError, _UsageError) as error:
         errors.print(f"[bold red]Error:[/] {error}")
         return 1
     except KeyboardInterrupt:
         output = args.__dict__.get("output") or "RUN_DIR"
-        errors.print(f"\nInterrupted. Finished trials are kept; continue with: automl run --resume {output}")
-        return 130
+        errors.print(f"\nInterrupted. Finished trials are kept; continue with: automl run --resume {shlex.quote(output)}")
+        return 128 + stopped.get("signal", signal.SIGINT)
+    finally:
+        stopped["restore"]()
+
+
+def _stop_on_sigterm() -> dict:
+    """SIGTERM (`kill`, a closing terminal, a batch scheduler) stops a run like Ctrl-C: finished trials
+    are kept and the resume command is printed. Returns the signal seen and a way to restore the handler."""
+    seen = {"restore": lambda: None}
+    if threading.current_thread() is not threading.main_thread():
+        return seen
+
+    def stop(signum, frame):
+        seen["signal"] = signum
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, stop)
+    seen["restore"] = lambda: signal.signal(signal.SIGTERM, previous)
+    return seen
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -15,6 +16,9 @@ RECORD = "run.json"
 # Settings that change what the search means; resuming with other values is refused.
 RESUME_KEYS = ("target", "family", "tuner", "max_trials", "epochs", "batch_size", "seed",
                "val_fraction", "test_fraction", "image_size", "backbone", "cache_features")
+
+# What a run writes before its record: an example's data, and a record being written.
+EARLY_OUTPUTS = {"example-data", "run.partial"}
 
 
 def default_run_dir(data: str, root: Path = Path("reports")) -> Path:
@@ -36,7 +40,7 @@ def prepare_run_dir(config):
     elif busy and not config.resume:
         raise ConfigError(f"The run directory '{run_dir}' is not empty. Pass --resume to continue that run, "
                           "--overwrite to replace it, or choose another --output.")
-    elif config.resume and not (run_dir / RECORD).exists():
+    elif config.resume and not (run_dir / RECORD).exists() and not _stopped_before_record(run_dir):
         raise ConfigError(f"Nothing to resume in '{run_dir}': it has no {RECORD}. Start a new run without --resume.")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +49,12 @@ def prepare_run_dir(config):
         raise ConfigError(f"Cannot create or write to the run directory '{run_dir}' ({error.strerror}). "
                           "Choose a writable --output.") from None
     return config
+
+
+def _stopped_before_record(run_dir: Path) -> bool:
+    """A run stopped while reading its data has made its folder but no record yet: nothing finished
+    was lost, so resuming it simply starts it."""
+    return run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= EARLY_OUTPUTS
 
 
 def record_run(config, fingerprint: str) -> None:
@@ -61,4 +71,6 @@ def record_run(config, fingerprint: str) -> None:
             raise ConfigError(f"Settings changed since the run started ({', '.join(changed)}). "
                               "Resume with the same settings, or start a new run.")
         return
-    path.write_text(json.dumps({"data": config.data, "fingerprint": fingerprint, "settings": settings}, indent=1))
+    partial = path.with_suffix(".partial")  # written aside and renamed, so a killed run leaves no half record
+    partial.write_text(json.dumps({"data": config.data, "fingerprint": fingerprint, "settings": settings}, indent=1))
+    os.replace(partial, path)

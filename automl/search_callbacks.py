@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class TrialWatcher(_Shared):
         self._trial_id = trial.trial_id if trial else "?"
         self._started = time.monotonic()
         self._params[self._trial_id] = self.model.count_params()
+        self._histories[self._trial_id] = {}  # a trial re-run after an interruption starts its history afresh
         values = trial.hyperparameters.values if trial else {}
         self.progress.trial_started(self._trial_id, len(self.tuner.oracle.trials),
                                     {k: v for k, v in values.items() if not k.startswith("tuner/")})
@@ -79,8 +81,10 @@ class TrialWatcher(_Shared):
     def on_train_end(self, logs=None):
         elapsed = time.monotonic() - self._started
         self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
-        self.log_path.write_text(json.dumps({"seconds": self._times, "history": self._histories,
-                                             "params": self._params}))
+        # Written aside and renamed: a run killed mid-write keeps the previous, whole log.
+        partial = self.log_path.with_suffix(".partial")
+        partial.write_text(json.dumps({"seconds": self._times, "history": self._histories, "params": self._params}))
+        os.replace(partial, self.log_path)
         self.progress.trial_ended(self._trial_id, elapsed)
 
 
