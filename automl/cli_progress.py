@@ -37,8 +37,9 @@ class RichProgress:
     def search_started(self, max_trials, deadline, epoch_seconds) -> None:
         self.max_trials, self.deadline, self.epoch_seconds = max_trials, deadline, epoch_seconds
         budget = f", deadline in {format_seconds(deadline - time.monotonic())}" if deadline else ""
-        self.console.print(f"  up to {max_trials} trials{budget}; one epoch of the default model ≈ "
-                           f"{format_seconds(epoch_seconds)}")
+        # 0: not measured up front (e.g. heads on cached features, where an epoch takes a fraction of a second)
+        epoch = f"; one epoch of the default model ≈ {format_seconds(epoch_seconds)}" if epoch_seconds else ""
+        self.console.print(f"  up to {max_trials} trials{budget}{epoch}")
         self.bar.start()
         self.task = self.bar.add_task("search", total=max_trials, eta="")
 

@@ -104,7 +104,9 @@ class AnnealToBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.started, self.step = time.monotonic(), 0
-        self.total_steps = max(1, self.params.get("epochs", 1) * self.steps_per_epoch)
+        # Keras knows the steps of array inputs (a head's data doubles with flipped copies); else ours.
+        steps = self.params.get("steps") or self.steps_per_epoch
+        self.total_steps = max(1, self.params.get("epochs", 1) * steps)
 
     def on_train_batch_begin(self, batch, logs=None):
         done = self.step / self.total_steps

@@ -19,7 +19,7 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from automl.families.common import compile_for_task, compile_model
+from automl.families.common import compile_for_task
 from automl.families.transfer import RUN_PREFIX, freeze_all_but_top, head, image_features
 from automl.progress import NullProgress
 from automl.ranking import rank_trials
@@ -39,6 +39,10 @@ FLIP_COPIES_BELOW = 20_000
 # cost of extracting features once.
 FINE_TUNE_COST = 3.0
 FINE_TUNE_TRIAL_ID = "fine-tune"
+# A head on a few hundred feature vectors gets only a few steps an epoch at the usual batch size;
+# smaller batches and higher rates than a whole network's let it converge within the epoch cap.
+HEAD_BATCH_SIZE = 32
+HEAD_LEARNING_RATES = [3e-3, 1e-2, 1e-3]
 
 
 class HeadHyperModel(kt.HyperModel):
@@ -52,7 +56,9 @@ class HeadHyperModel(kt.HyperModel):
         for name, value in self.plan.fixed_hyperparameters.items():
             hp.Fixed(name, value)
         inputs = keras.Input(shape=(self.feature_dim,), name="features")
-        return compile_model(keras.Model(inputs, head(inputs, hp, self.profile), name="head"), hp, self.profile)
+        model = keras.Model(inputs, head(inputs, hp, self.profile), name="head")
+        rate = hp.Choice("learning_rate", HEAD_LEARNING_RATES, default=HEAD_LEARNING_RATES[0])
+        return compile_for_task(model, self.profile, rate)
 
     def fit(self, hp, model, x, y, **kwargs):
         if self.flipped is not None and hp.Boolean("flip_copies", default=True):
@@ -121,10 +127,11 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     objective = tuner.oracle.objective.name
     watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
     stopper = DeadlineStop(tuner, head_deadline)
-    steps = -(-len(train_y) // config.batch_size)
+    batch_size = min(config.batch_size, HEAD_BATCH_SIZE)
+    steps = -(-len(train_y) // batch_size)
     progress.search_started(plan.max_trials, head_deadline, 0.0)
     tuner.search(features["train"], train_y, validation_data=(features["val"], val_y), epochs=plan.epochs,
-                 batch_size=config.batch_size, verbose=0, class_weight=profile.class_weight,
+                 batch_size=batch_size, verbose=0, class_weight=profile.class_weight,
                  callbacks=[*search.training_callbacks(config.patience, head_deadline, steps), stopper, watcher])
     head_records = search._records(tuner, watcher, stopper.cut_trial)
     ranked = rank_trials(head_records, objective)
