@@ -3,6 +3,7 @@ disk and latency of the top trials, extra formats with their parity checks, and 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,3 +120,37 @@ def measure_run(result, dataset, profile, plan, config, test_outputs, samples, e
     formats = tuple(export_format(result.model, samples, run_dir / "formats", fmt) for fmt in DEFAULT_FORMATS)
     gallery = (gallery_items(dataset, dataset.test.labels, test_outputs) if profile.task == "classification" else ())
     return Measurements(latency, costs, formats, gallery, time.monotonic() - start)
+
+
+# What `automl export --format` adds: every TFLite variant, or ONNX.
+FORMAT_GROUPS = {"tflite": ("tflite-float32", "tflite-float16", "tflite-int8-dynamic"), "onnx": ("onnx",)}
+
+
+def export_more(run_dir: Path, group: str) -> tuple[FormatExport, ...]:
+    """Converts a finished run's model.keras to more formats, checks each on the kept held-out samples,
+    and writes the report again with them.
+
+    Raises:
+        DataError: RUN_DIR is not a finished run (no model.keras, kept samples or report state).
+    """
+    import keras
+
+    from automl.errors import DataError
+    from automl.report.state import load_state
+    from automl.report.writer import write_report
+
+    run_dir = Path(run_dir)
+    missing = [name for name in ("model.keras", SAMPLES_FILE) if not (run_dir / name).is_file()]
+    if missing:
+        raise DataError(f"'{run_dir}' has no {' or '.join(missing)}. Expected the directory of a run finished "
+                        "by this version of `automl run`.")
+    state = load_state(run_dir)
+    model = keras.models.load_model(run_dir / "model.keras")
+    samples = load_samples(run_dir)
+    added = tuple(export_format(model, samples, run_dir / "formats", fmt) for fmt in FORMAT_GROUPS[group])
+    measurements = state.get("measurements") or Measurements()
+    kept = tuple(f for f in measurements.formats if f.format not in FORMAT_GROUPS[group])
+    measurements = dataclasses.replace(measurements, formats=kept + added)
+    write_report(run_dir, state["config"], state["profile"], state["plan"], state["result"], state["diagnosis"],
+                 state["export"], state.get("command") or "", measurements)
+    return added
