@@ -61,7 +61,7 @@ def _data_flags(parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="automl", description="Keras AutoML: ingest, profile, select, search, diagnose, report, export.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,report,export}")
     run = commands.add_parser("run", help="search for a model and write a report and a SavedModel",
                               description="Search for a model on DATA within a budget; writes report.html, "
                                           "summary.json and a SavedModel to the run directory.")
@@ -81,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", help="run directory of a finished `automl run`")
     predict.add_argument("input", help="image file, folder of images, or CSV/TSV/Parquet table")
     predict.add_argument("--output", "-o", help="CSV to write (default RUN_DIR/predictions.csv)")
+    report = commands.add_parser("report", help="write report.html and summary.json again from a run directory",
+                                 description="Regenerate RUN_DIR/report.html and summary.json without retraining.")
+    report.add_argument("run_dir", help="run directory of a finished `automl run`")
+    export = commands.add_parser("export", help="add TFLite or ONNX files to a finished run, with parity checks",
+                                 description="Convert RUN_DIR/model.keras, check it against the Keras model on "
+                                             "held-out samples, and add the figures to the report.")
+    export.add_argument("run_dir", help="run directory of a finished `automl run`")
+    export.add_argument("--format", required=True, choices=["tflite", "onnx"],
+                        help="tflite: float32, float16 and dynamic-range int8; onnx: via tf2onnx, run with onnxruntime")
     return parser
 
 
@@ -157,6 +166,28 @@ def _predict(args, console, started: float) -> int:
     return 0
 
 
+def _report(args, console, started: float) -> int:
+    from automl.report import rewrite_report
+
+    paths = rewrite_report(Path(args.run_dir))
+    console.print(f"[bold green]✓[/] report → {paths.html}", highlight=False)
+    return 0
+
+
+def _export(args, console, started: float) -> int:
+    from automl.measure import export_more
+
+    for item in export_more(Path(args.run_dir), args.format):
+        if item.error:
+            console.print(f"[yellow]✗[/] {item.format}: not available ({item.error})", highlight=False)
+        else:
+            agreement = "" if item.top1_agreement is None else f", top-1 agreement {item.top1_agreement:.1%}"
+            console.print(f"[bold green]✓[/] {item.format}: {item.path} ({item.size_bytes / 1e6:.2f} MB), max abs "
+                          f"difference {item.max_abs_diff:.2e}{agreement} on {item.samples} samples", highlight=False)
+    console.print(f"report → {Path(args.run_dir) / 'report.html'}", highlight=False)
+    return 0
+
+
 def _quiet_libraries() -> None:
     """Keeps TensorFlow's and Keras' start-up chatter out of the user's terminal."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -191,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    handler = {"run": _run, "plan": _plan, "predict": _predict}[args.command]
+    handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export}[args.command]
     stopped = _stop_on_sigterm()
     try:
         _quiet_libraries()
