@@ -103,8 +103,8 @@ def _text_plan(profile, config):
                        f"length {length} ≤ {RNN_MAX_TOKENS} tokens), so a bidirectional RNN, whose steps run one "
                        "after another, stays cheap on a CPU."), {}
     return "transformer", (f"{facts}: {NGRAM_SAMPLES_PER_WORD} or more → a sequence model; texts are long (sequence "
-                           f"length {length} > {RNN_MAX_TOKENS} tokens), so a transformer encoder, which attends to "
-                           "every position in parallel where an RNN steps through them one by one."), {}
+                           f"length {length} > {RNN_MAX_TOKENS} tokens) → a transformer encoder: it attends to "
+                           "every position in parallel, where an RNN steps through them one by one."), {}
 
 
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
