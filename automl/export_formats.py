@@ -128,6 +128,8 @@ def export_format(model, samples, out_dir: Path, fmt: str, time_it: bool = True)
         The export and its parity figures; a failed conversion is returned with `error` set, never raised,
         so one unsupported format does not lose the run.
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}.")
     start = time.monotonic()
     inputs = flat_inputs(model, samples)
     try:
