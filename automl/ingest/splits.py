@@ -21,7 +21,8 @@ def check_class_sizes(labels: np.ndarray, class_names, where: str, unit: str = "
     if len(present) < 2:
         found = ", ".join(repr(name) for name in present) or "none"
         raise DataError(
-            f"Found {len(present)} class in {where} ({found}). Classification needs at least 2: "
+            f"Found {len(present)} class{'' if len(present) == 1 else 'es'} in {where} ({found}). "
+            "Classification needs at least 2: "
             "add a sub-folder (or label value) per class.")
     for name, count in zip(class_names, counts):
         if count < minimum:

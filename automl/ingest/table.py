@@ -67,7 +67,7 @@ def _keep_zero_padded_codes(frame: pd.DataFrame, path: Path, options: dict) -> p
     """A number column written with leading zeros ("007", "02134") holds codes, not quantities: read
     as numbers, "007" and "07" would become one value (two classes silently merged)."""
     numeric = [i for i, column in enumerate(frame.columns) if is_numeric_column(frame[column])]
-    if not numeric:
+    if not numeric or not isinstance(frame.index, pd.RangeIndex):  # rows wider than the header: no positions
         return frame
     text = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=numeric, **options)
     for position, raw in zip(numeric, (text.iloc[:, i] for i in range(len(numeric)))):
