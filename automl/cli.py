@@ -183,7 +183,9 @@ def _export(args, console, started: float) -> int:
         else:
             agreement = "" if item.top1_agreement is None else f", top-1 agreement {item.top1_agreement:.1%}"
             console.print(f"[bold green]✓[/] {item.format}: {item.path} ({item.size_bytes / 1e6:.2f} MB), max abs "
-                          f"difference {item.max_abs_diff:.2e}{agreement} on {item.samples} samples", highlight=False)
+                          f"difference {item.max_abs_diff:.2e}{agreement} on {item.samples} samples"
+                          + ("" if item.within_limit else " [yellow](beyond its parity limit: check before use)[/]"),
+                          highlight=False)
     console.print(f"report → {Path(args.run_dir) / 'report.html'}", highlight=False)
     return 0
 

@@ -239,3 +239,83 @@ def test_tex_like_class_names_plot_as_written():
     uri = plots.confusion_heatmap([[1, 0], [0, 1]], ["$\\notacommand{$", "50$ or $60"])
     assert uri.startswith("data:image/png;base64,")
     assert plots.learning_curves({}, 0) is None
+
+
+def _measured(run_dir: Path, num_trials: int = 3):
+    """The classification inputs plus measurements, calibration and a gallery, as a run would make them."""
+    from automl.calibration import calibrate
+    from automl.export_formats import FormatExport
+    from automl.latency import Latency
+    from automl.measure import Measurements, TrialCost
+    from automl.report.gallery import GalleryItem, thumbnail
+
+    config, profile, plan, result, diagnosis, export = _classification(run_dir, num_trials=num_trials)
+    rng = np.random.default_rng(0)
+    diagnosis = dataclasses.replace(diagnosis, calibration=calibrate(rng.integers(0, 3, 200), rng.dirichlet(np.ones(3), 200)))
+    ranked = sorted(result.trials, key=lambda t: -(t.score or 0))
+    costs = tuple(TrialCost(t.trial_id, 40_000 + i, 1.25 if i < 3 else None) for i, t in enumerate(ranked))
+    gallery = tuple(GalleryItem(i, "cats", EVIL_CLASS, 0.9, image=thumbnail(rng.integers(0, 255, (224, 224, 3))))
+                    for i in range(12))
+    formats = (FormatExport("tflite-float32", run_dir / "formats" / "model-float32.tflite", 123_456, 3e-8, 1.0, 64, 1.5,
+                            Latency(0.5, 0.7, 0.9, 100, 64, 5000.0)),
+               FormatExport("onnx", None, 0, None, None, 0, 0.2, error="ValueError: no <LookupTable> kernel"))
+    measurements = Measurements(Latency(2.0, 3.5, 4.25, 150, 64, 1234.5), costs, formats, gallery, 3.0)
+    return (config, profile, plan, result, diagnosis, export), measurements
+
+
+def test_new_sections_show_calibration_gallery_latency_and_formats(tmp_path):
+    inputs, measurements = _measured(tmp_path)
+    html = write_report(tmp_path, *inputs, "automl run x", measurements).html.read_text(encoding="utf-8")
+    calibration = html.split('<section id="calibration">')[1].split("</section>")[0]
+    assert "Expected calibration error" in calibration and 'src="data:image/png;base64,' in calibration
+    mistakes = html.split('<section id="mistakes">')[1].split("</section>")[0]
+    assert mistakes.count('<img src="data:image/png;base64,') == 12 and EVIL_CLASS not in mistakes
+    latency = html.split('<section id="latency">')[1].split("</section>")[0]
+    assert "2.00 ms" in latency and "3.50 ms" in latency and "4.25 ms" in latency and "1,234 examples/s" in latency
+    export = html.split('<section id="export">')[1].split("</section>")[0]
+    assert "formats/model-float32.tflite" in export and "3.00e-08" in export and "100.0 %" in export
+    assert "not available:" in export and "&lt;LookupTable&gt;" in export
+    leaderboard = html.split('<section id="leaderboard">')[1].split("</section>")[0]
+    assert leaderboard.count("1.25 ms") == 3 and "40.0 kB" in leaderboard and "only (the top of the ranking)" in leaderboard
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["latency"]["p99_ms"] == 4.25 and 0 <= summary["calibration"]["ece"] <= 1
+    assert summary["formats"][1]["error"].startswith("ValueError") and "image" not in summary["gallery"][0]
+
+
+def test_thumbnails_are_downscaled_and_mistakes_ordered_by_confidence():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from automl.report.gallery import THUMBNAIL_SIDE, thumbnail, worst_mistakes
+
+    uri = thumbnail(np.zeros((500, 250, 1)))
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert max(image.size) == THUMBNAIL_SIDE and image.size[0] < image.size[1]
+    probabilities = np.array([[0.9, 0.1], [0.3, 0.7], [0.05, 0.95], [0.6, 0.4]])
+    assert worst_mistakes([0, 0, 0, 1], probabilities) == [2, 1, 3]
+
+
+def test_calibration_of_a_perfectly_calibrated_and_an_overconfident_model():
+    from automl.calibration import calibrate
+
+    confident_right = calibrate([0, 1, 0, 1], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]))
+    assert confident_right.ece == 0.0 and confident_right.bins[-1].count == 4
+    overconfident = calibrate([0, 1, 1, 0], np.array([[0.95, 0.05]] * 4))
+    assert overconfident.ece == pytest.approx(0.45) and not overconfident.well_calibrated
+
+
+def test_hundred_trial_report_renders_fast_and_small(tmp_path):
+    import time
+
+    inputs, measurements = _measured(tmp_path, num_trials=100)
+    write_report(tmp_path, *inputs, "automl run x", measurements)  # warms Jinja and matplotlib
+    start = time.perf_counter()
+    paths = write_report(tmp_path, *inputs, "automl run x", measurements)
+    seconds = time.perf_counter() - start
+    html = paths.html.read_text(encoding="utf-8")
+    assert len(re.findall(r'<div class="multiple( best)?">', html)) == 101 and html.count("<polyline") >= 200
+    # About 0.6 s on an idle 2-core machine, nearly all of it the three matplotlib figures; the limit
+    # leaves room for the machine being shared (tests run beside other work in CI).
+    assert paths.html.stat().st_size < 3_000_000 and seconds < 2.5, (paths.html.stat().st_size, seconds)
