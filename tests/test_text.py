@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from automl import cli
-from automl.errors import DataError
+from automl.errors import ConfigError, DataError
 from automl.ingest import load_dataset
 from automl.profiler import profile_dataset
 from automl.selector import choose_family
@@ -148,6 +148,13 @@ def test_selector_follows_the_samples_per_words_rule(text_folder, config_for):
     assert plan.family in ("rnn", "transformer") and "1500" in plan.reason
 
 
+def test_forced_family_must_take_text(text_folder, config_for):
+    profile = profile_dataset(load_dataset(config_for(text_folder)))
+    assert choose_family(profile, config_for(text_folder, family="transformer")).family == "transformer"
+    with pytest.raises(ConfigError, match="takes table data, but this data is text. Use --family ngram or rnn or transformer"):
+        choose_family(profile, config_for(text_folder, family="mlp"))
+
+
 def test_run_and_predict_on_a_text_folder(text_folder, tmp_path, capsys):
     run_dir = tmp_path / "run"
     code = cli.main(["run", str(text_folder), "--output", str(run_dir), "--max-trials", "1", "--epochs", "3",
@@ -164,9 +171,9 @@ def test_run_and_predict_on_a_text_folder(text_folder, tmp_path, capsys):
 
 def test_run_and_predict_on_a_tsv(text_tsv, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    code = cli.main(["run", str(text_tsv), "--output", str(run_dir), "--family", "transformer", "--max-trials", "1",
+    code = cli.main(["run", str(text_tsv), "--output", str(run_dir), "--max-trials", "1",
                      "--epochs", "2", "--tuner", "random", "--batch-size", "8", "--time-budget", "none"])
     assert code == 0, capsys.readouterr().err
-    assert json.loads((run_dir / "summary.json").read_text())["family"] == "transformer"
+    assert json.loads((run_dir / "summary.json").read_text())["family"] == "ngram"
     assert cli.main(["predict", str(run_dir), str(text_tsv), "-o", str(tmp_path / "p.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv", sep=",")) == 60
