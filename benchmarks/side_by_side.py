@@ -83,7 +83,11 @@ def export_split(data: Path, target: Path) -> dict:
     dataset, _, _ = plan_run(load_config("benchmark", data=str(data)))
     arrays = {}
     for name, split in dataset.splits().items():
-        arrays[f"x_{name}"] = split_features(dataset, name, split)
+        features = split_features(dataset, name, split)
+        if features.dtype.kind == "U":  # texts: fixed-width str would pad every review to the longest
+            arrays.update(pack_texts(f"x_{name}", features))
+        else:
+            arrays[f"x_{name}"] = features
         arrays[f"y_{name}"] = np.asarray(split.labels, dtype=np.int64)
     target.parent.mkdir(parents=True, exist_ok=True)
     np.savez(target, **arrays)
@@ -102,6 +106,14 @@ def split_features(dataset, name: str, split) -> np.ndarray:
     if features.dtype == object:  # tf.string arrives as bytes
         features = np.array([value.decode("utf-8") for value in features])
     return features
+
+
+def pack_texts(key: str, texts: np.ndarray) -> dict[str, np.ndarray]:
+    """KEY_utf8 (the UTF-8 bytes of all texts, concatenated) and KEY_ends (where each text ends);
+    runner.py unpacks them. An .npz cannot hold variable-length strings without pickling."""
+    encoded = [text.encode("utf-8") for text in texts]
+    return {f"{key}_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            f"{key}_ends": np.cumsum([len(data) for data in encoded], dtype=np.int64)}
 
 
 def run_peer(split: Path, task: str, budget_s: float, out_dir: Path, peer_python: Path, env: dict) -> tuple[dict, float]:

@@ -7,7 +7,8 @@ best trial's checkpoint (AutoKeras's own choice, by its objective) is then score
 
     .venv/bin/python runner.py SPLIT.npz --task image|table|text --budget SECONDS --output RESULT.json
 
-SPLIT.npz holds x_train, y_train, x_val, y_val, x_test, y_test (integer labels; text as str arrays).
+SPLIT.npz holds x_train, y_train, x_val, y_val, x_test, y_test (integer labels); texts come packed as
+x_train_utf8 (all texts' UTF-8 bytes) and x_train_ends (where each ends), and so on.
 """
 
 from __future__ import annotations
@@ -39,8 +40,16 @@ MAX_EPOCHS = 1000
 
 
 def load_split(path: Path) -> dict[str, np.ndarray]:
+    """The split's arrays; texts packed as KEY_utf8 + KEY_ends (side_by_side.pack_texts) become KEY, an
+    array of UTF-8 bytes (AutoKeras takes str or bytes arrays, not object ones; bytes are a quarter the
+    size of NumPy's fixed-width str, which pads every review to the longest)."""
     with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+        arrays = {key: archive[key] for key in archive.files}
+    for key in [key[:-len("_ends")] for key in arrays if key.endswith("_ends")]:
+        data, ends = arrays.pop(f"{key}_utf8").tobytes(), arrays.pop(f"{key}_ends")
+        starts = np.concatenate([[0], ends[:-1]])
+        arrays[key] = np.array([data[start:end] for start, end in zip(starts, ends)], dtype=np.bytes_)
+    return arrays
 
 
 def make_classifier(task: str, workdir: Path, seed: int, max_trials: int):
