@@ -316,6 +316,6 @@ def test_hundred_trial_report_renders_fast_and_small(tmp_path):
     seconds = time.perf_counter() - start
     html = paths.html.read_text(encoding="utf-8")
     assert len(re.findall(r'<div class="multiple( best)?">', html)) == 101 and html.count("<polyline") >= 200
-    # About 0.6 s on an idle 2-core machine, nearly all of it the three matplotlib figures; the limit
-    # leaves room for the machine being shared (tests run beside other work in CI).
+    # Measured 1.75 s on 2 cores under a load average of about 5, most of it the three matplotlib figures
+    # (cProfile); the limit leaves room for a shared machine.
     assert paths.html.stat().st_size < 3_000_000 and seconds < 2.5, (paths.html.stat().st_size, seconds)
