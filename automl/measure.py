@@ -79,6 +79,8 @@ def trial_costs(plan, profile, config, ranked_ids, trials, samples) -> tuple[Tri
     try:
         if not (run_dir / "search" / "oracle.json").is_file():
             raise FileNotFoundError("no Keras Tuner project to rebuild trials from")
+        if plan.family == "transfer" and config.cache_features:
+            raise ValueError("the trials are heads on cached features, not whole models to time")
         timed = _trial_latencies(plan, profile, config, ranked_ids[:TIMED_TRIALS], samples)
     except Exception:  # a trial that cannot be rebuilt still has a size; the report marks it untimed
         timed = {}
