@@ -87,11 +87,17 @@ def trial_costs(plan, profile, config, ranked_ids, trials, samples) -> tuple[Tri
     return tuple(TrialCost(t.trial_id, trial_size(run_dir, t.trial_id), timed.get(t.trial_id)) for t in trials)
 
 
+def _as_unicode(values: np.ndarray) -> np.ndarray:
+    """Strings from a tf.string batch (bytes: UTF-8, as TensorFlow encodes them) as a unicode array."""
+    return np.array([v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v) for v in values.ravel()]
+                    ).reshape(values.shape)
+
+
 def save_samples(samples, run_dir: Path) -> Path:
     """Keeps a few held-out inputs as plain arrays (strings as unicode, never pickled)."""
     kept = first(samples, KEPT_SAMPLES)
     arrays = {key: np.asarray(value) for key, value in kept.items()} if isinstance(kept, dict) else {"": np.asarray(kept)}
-    arrays = {key: value.astype(str) if value.dtype == object else value for key, value in arrays.items()}
+    arrays = {key: _as_unicode(value) if value.dtype == object else value for key, value in arrays.items()}
     path = run_dir / SAMPLES_FILE
     np.savez_compressed(path, **{f"x{key}": value for key, value in arrays.items()})
     return path

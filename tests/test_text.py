@@ -177,3 +177,13 @@ def test_run_and_predict_on_a_tsv(text_tsv, tmp_path, capsys):
     assert json.loads((run_dir / "summary.json").read_text())["family"] == "ngram"
     assert cli.main(["predict", str(run_dir), str(text_tsv), "-o", str(tmp_path / "p.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "p.csv", sep=",")) == 60
+
+
+def test_non_ascii_texts_are_kept_for_later_exports(tmp_path):
+    import tensorflow as tf
+
+    from automl.measure import load_samples, save_samples
+
+    texts = ["héllo wörld — ça va", "plain", "日本語のレビュー"]
+    save_samples(tf.constant(texts), tmp_path)  # tf.string holds UTF-8 bytes
+    assert [value.decode("utf-8") for value in load_samples(tmp_path).numpy()] == texts
