@@ -416,3 +416,50 @@ def test_zip_archive_is_refused_with_the_layouts(tmp_path, config_for):
         archive.writestr("cats/1.png", _png_bytes())
     with pytest.raises(DataError, match="extension '.zip'"):
         load_dataset(config_for(tmp_path / "data.zip"))
+
+
+# --- text folders --------------------------------------------------------------------------------
+
+def _text_folder(root, per_class=6):
+    for label, word in (("pos", "good great fine"), ("neg", "bad awful poor")):
+        for i in range(per_class):
+            path = root / label / f"{i}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{word} text number {i}", encoding="utf-8")
+    return root
+
+
+TEXT_ODDITIES = {
+    "empty file": (lambda r: (r / "neg" / "empty.txt").write_bytes(b""), "empty.txt", "empty text file"),
+    "whitespace only": (lambda r: (r / "pos" / "blank.txt").write_text(" \n\t \n"), "blank.txt", "empty text file"),
+    "not a .txt": (lambda r: (r / "pos" / "notes.md").write_text("# notes"), "notes.md", "not a .txt file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_ODDITIES))
+def test_text_files_that_hold_no_text_are_skipped_and_listed(case, tmp_path, config_for):
+    make, name, reason = TEXT_ODDITIES[case]
+    root = _text_folder(tmp_path / "texts")
+    make(root)
+    (root / "pos" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    dataset, profile, _ = plan_run(config_for(root))
+    skipped = {os.path.basename(s.path): s.reason for s in profile.skipped}
+    assert list(skipped) == [name] and reason in skipped[name]
+    assert sum(split.size for split in dataset.splits().values()) == 12
+
+
+def test_non_utf8_text_is_kept_with_replacement_characters_and_counted(tmp_path, config_for):
+    root = _text_folder(tmp_path / "texts")
+    (root / "neg" / "latin.txt").write_bytes("caf\xe9 tr\xe8s mauvais".encode("latin-1"))
+    dataset = load_dataset(config_for(root))
+    texts = [t.numpy().decode() for split in dataset.splits().values() for t, _ in split.data]
+    assert any("caf\ufffd" in text for text in texts) and dataset.text.undecodable == 1
+
+
+def test_a_text_folder_of_only_empty_files_exits_1(tmp_path, capsys):
+    for label in ("pos", "neg"):
+        (tmp_path / "texts" / label).mkdir(parents=True)
+        for i in range(4):
+            (tmp_path / "texts" / label / f"{i}.txt").write_bytes(b"")
+    assert main(["plan", str(tmp_path / "texts")]) == 1
+    assert "non-empty text files" in _no_traceback(capsys)

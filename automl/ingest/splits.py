@@ -18,6 +18,9 @@ def check_class_sizes(labels: np.ndarray, class_names, where: str, unit: str = "
     """Refuses single-class data and classes too small to split."""
     counts = np.bincount(labels, minlength=len(class_names))
     present = [name for name, count in zip(class_names, counts) if count > 0]
+    if not present and len(class_names):
+        raise DataError(f"Found no {unit} in {where} (classes {', '.join(map(repr, class_names))}). "
+                        f"Classification needs {unit} in at least 2 classes.")
     if len(present) < 2:
         found = ", ".join(repr(name) for name in present) or "none"
         raise DataError(
