@@ -27,9 +27,10 @@ TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian
 MEMORY_CACHE_BYTES = 2 * 1024**3
 SHUFFLE_BUFFER = 10_000
 # After the search: predicting every split costs about half an epoch per pass over the data
-# (no backward pass), and loading, exporting and reporting take several seconds more.
+# (no backward pass), and loading, exporting, timing the SavedModel (automl.measure) and reporting
+# take several seconds more (60 s budgets on digits and breast_cancer ended 5 s over with 8 s kept).
 INFERENCE_COST_PER_EPOCH = 0.5
-FINISH_FIXED_SECONDS = 8.0
+FINISH_FIXED_SECONDS = 12.0
 
 
 @dataclass(frozen=True)
