@@ -22,6 +22,9 @@ DEFAULT_FORMATS: tuple[str, ...] = ()
 # Timing a trial means rebuilding it from its checkpoint; the top few are the ones a user would pick.
 TIMED_TRIALS = 3
 TRIAL_TIMING_SECONDS = 0.5
+# Rebuilding trials costs seconds each (a MobileNet trial: several); under a budget they are timed only
+# when at least this much of it is left, so measuring never pushes a run past its deadline.
+TRIAL_TIMING_MIN_LEFT_S = 30.0
 # Held-out inputs kept in the run directory so `automl export` can check parity later without the data.
 KEPT_SAMPLES = 16
 SAMPLES_FILE = "parity_samples.npz"
@@ -74,13 +77,15 @@ def _trial_latencies(plan, profile, config, trial_ids, samples) -> dict[str, flo
     return timings
 
 
-def trial_costs(plan, profile, config, ranked_ids, trials, samples) -> tuple[TrialCost, ...]:
+def trial_costs(plan, profile, config, ranked_ids, trials, samples, deadline=None) -> tuple[TrialCost, ...]:
     run_dir = Path(config.run_dir)
     try:
+        if deadline is not None and deadline - time.monotonic() < TRIAL_TIMING_MIN_LEFT_S:
+            raise TimeoutError("too little of the time budget left to rebuild trials")
         if not (run_dir / "search" / "oracle.json").is_file():
             raise FileNotFoundError("no Keras Tuner project to rebuild trials from")
-        if plan.family == "transfer" and config.cache_features:
-            raise ValueError("the trials are heads on cached features, not whole models to time")
+        if plan.family == "transfer":
+            raise ValueError("rebuilding backbone trials costs more than their timing is worth")
         timed = _trial_latencies(plan, profile, config, ranked_ids[:TIMED_TRIALS], samples)
     except Exception:  # a trial that cannot be rebuilt still has a size; the report marks it untimed
         timed = {}
@@ -111,20 +116,22 @@ def load_samples(run_dir: Path):
     return tensors[""] if list(tensors) == [""] else tensors
 
 
-def measure_run(result, dataset, profile, plan, config, test_outputs, samples, export) -> Measurements:
+def measure_run(result, dataset, profile, plan, config, test_outputs, samples, export,
+                deadline: float | None = None) -> Measurements:
     """Times the exported model and the top trials, converts DEFAULT_FORMATS, and picks the gallery.
 
     Args:
         test_outputs: The final model's test probabilities (or predictions).
         samples: A batch of raw held-out inputs, as the Keras model takes them.
         export: The SavedModel export (its directory is timed).
+        deadline: time.monotonic() by which the run must end; trials are timed only when time is left.
     """
     start = time.monotonic()
     run_dir = Path(config.run_dir)
     save_samples(samples, run_dir)
     latency = measure_latency(serve_caller(export.model_dir, profile.modality), samples)
     ranked = [t.trial_id for t in rank_trials(result.trials, result.objective)]
-    costs = trial_costs(plan, profile, config, ranked, result.trials, samples)
+    costs = trial_costs(plan, profile, config, ranked, result.trials, samples, deadline)
     formats = tuple(export_format(result.model, samples, run_dir / "formats", fmt) for fmt in DEFAULT_FORMATS)
     gallery = (gallery_items(dataset, dataset.test.labels, test_outputs) if profile.task == "classification" else ())
     return Measurements(latency, costs, formats, gallery, time.monotonic() - start)

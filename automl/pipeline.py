@@ -64,7 +64,7 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
     progress.stage("export")
     samples = sample_inputs(dataset, profile, 64)
     export = export_model(result.model, profile, samples, Path(config.run_dir))
-    measurements = measure_run(result, dataset, profile, plan, config, outputs["test"], samples, export)
+    measurements = measure_run(result, dataset, profile, plan, config, outputs["test"], samples, export, deadline)
     progress.stage("report")
     report = write_report(Path(config.run_dir), config, profile, plan, result, diagnosis, export, command,
                           measurements)
