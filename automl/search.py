@@ -195,7 +195,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     epoch_estimate = _epoch_seconds(plan, profile, train, steps)
     total_size = sum(split.size for split in dataset.splits().values())
     evaluation = epoch_estimate * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
-    search_deadline = _search_deadline(deadline, start, epoch_estimate, evaluation)
+    search_deadline = search_deadline_for(deadline, start, epoch_estimate, evaluation)
     tuner = make_tuner(plan, profile, run_dir, config)
     objective = tuner.oracle.objective.name
     watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
@@ -204,7 +204,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
                  class_weight=profile.class_weight,
                  callbacks=[*training_callbacks(config.patience, search_deadline, steps), stopper, watcher])
-    trials = _records(tuner, watcher, stopper.cut_trial)
+    trials = trial_records(tuner, watcher, stopper.cut_trial)
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
@@ -218,7 +218,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
                         seconds=time.monotonic() - start, ensemble=ensemble)
 
 
-def _search_deadline(deadline: float | None, start: float, epoch_seconds: float, evaluation: float):
+def search_deadline_for(deadline: float | None, start: float, epoch_seconds: float, evaluation: float):
     """The search's own deadline: the run's, less time for evaluation, export and the report.
 
     Raises:
@@ -262,7 +262,7 @@ def public_values(trial) -> dict:
     return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
 
 
-def _records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[TrialRecord, ...]:
+def trial_records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[TrialRecord, ...]:
     """One record per trial; the trial the deadline interrupted is marked, not passed off as finished."""
     records = []
     seconds, histories, params = watcher.seconds(), watcher.histories(), watcher.param_counts()

@@ -118,7 +118,7 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     total_size = sum(split.size for split in dataset.splits().values())
     evaluation = per_image * total_size
     fine_tune_epoch = per_image * dataset.train.size * FINE_TUNE_COST
-    search_deadline = search._search_deadline(deadline, time.monotonic(), 0.0, evaluation)
+    search_deadline = search.search_deadline_for(deadline, time.monotonic(), 0.0, evaluation)
     head_deadline = None if deadline is None else time.monotonic() + HEAD_SHARE * (search_deadline - time.monotonic())
 
     train_y, val_y = dataset.train.labels, dataset.val.labels
@@ -134,7 +134,7 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     tuner.search(features["train"], train_y, validation_data=(features["val"], val_y), epochs=plan.epochs,
                  batch_size=batch_size, verbose=0, class_weight=profile.class_weight,
                  callbacks=[*search.training_callbacks(config.patience, head_deadline, steps), stopper, watcher])
-    head_records = search._records(tuner, watcher, stopper.cut_trial)
+    head_records = search.trial_records(tuner, watcher, stopper.cut_trial)
     ranked = rank_trials(head_records, objective)
     if not ranked:
         raise RuntimeError("The head search finished no trial; see the tuner log in " + str(run_dir / "search"))
