@@ -13,7 +13,10 @@ from automl.errors import ConfigError
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 TUNERS = ("hyperband", "random", "bayesian")
-FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer")
+FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer",
+                  "series_cnn", "series_rnn", "series_transformer")
+# How a table is read: "auto" detects series rows (t0..tN columns); the others force a reading.
+MODALITY_CHOICES = ("auto", "table", "series")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
@@ -28,6 +31,11 @@ class RunConfig:
         run_dir: Where every output goes; None means reports/<data-name>-<timestamp>/.
         target: Target column of a table; None means an announced guess.
         text_column: Text column of a table; None means an announced guess (or none: a plain table).
+        horizon: Steps to forecast; giving it makes the run a forecast of a table with a time column.
+        lookback: Past steps a forecast sees (None: max(3 × horizon, 2 × season), at most 256).
+        time_column: Time column of a forecasting table; None means an announced guess.
+        modality: How a table is read: "auto" (series when its columns are time steps t0..tN, announced),
+            "table", or "series".
         family: "auto" or a family name to force.
         tuner: "hyperband", "random" or "bayesian".
         max_trials: Upper bound on trials.
@@ -52,6 +60,10 @@ class RunConfig:
     run_dir: str | None = None
     target: str | None = None
     text_column: str | None = None
+    horizon: int | None = None
+    lookback: int | None = None
+    time_column: str | None = None
+    modality: str = "auto"
     family: str = "auto"
     tuner: str = "hyperband"
     max_trials: int = 30
@@ -97,8 +109,14 @@ def _validate(config: RunConfig) -> None:
     checks = [
         (0 <= config.seed < 2**32, f"--seed must be between 0 and {2**32 - 1}; got {config.seed}."),
         (config.tuner in TUNERS, f"--tuner must be one of {', '.join(TUNERS)}; got {config.tuner!r}."),
+        (config.modality in MODALITY_CHOICES,
+         f"--modality must be one of {', '.join(MODALITY_CHOICES)}; got {config.modality!r}."),
         (config.family in FAMILY_CHOICES,
          f"--family must be one of {', '.join(FAMILY_CHOICES)}; got {config.family!r}."),
+        (config.horizon is None or config.horizon >= 1, f"--horizon must be at least 1; got {config.horizon}."),
+        (config.lookback is None or config.lookback >= 1, f"--lookback must be at least 1; got {config.lookback}."),
+        (config.horizon is not None or (config.lookback is None and config.time_column is None),
+         "--lookback and --time-column are for forecasting; add --horizon H (the steps to forecast)."),
         (config.max_trials >= 1, f"--max-trials must be at least 1; got {config.max_trials}."),
         (config.epochs >= 1, f"--epochs must be at least 1; got {config.epochs}."),
         (config.batch_size >= 1, f"--batch-size must be at least 1; got {config.batch_size}."),

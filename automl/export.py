@@ -28,11 +28,15 @@ class ExportResult:
 
 
 def serving_signature(profile):
-    """The serve endpoint's inputs: uint8 images of any size, or one 1-D tensor per raw column."""
+    """The serve endpoint's inputs: uint8 images of any size, 1-D strings, float32 series [n, length,
+    channels] (NaN for padding or missing values), or one 1-D tensor per raw column."""
     if profile.modality == "image":
         return [tf.TensorSpec([None, None, None, profile.image_inputs.channels], tf.uint8, name="image")]
     if profile.modality == "text":
         return [tf.TensorSpec([None], tf.string, name="text")]
+    if profile.modality == "series":
+        spec = profile.series_inputs
+        return [tf.TensorSpec([None, spec.length, spec.channels], tf.float32, name="series")]
     return [{c.key: tf.TensorSpec([None], tf.float32 if c.kind == "numeric" else tf.string, name=c.key)
              for c in profile.column_inputs}]
 
@@ -44,6 +48,8 @@ def _serve_function(model, profile):
         if profile.modality == "table":
             raw = {key: tf.expand_dims(value, -1) for key, value in raw.items()}
         result = model(raw, training=False)
+        if profile.task == "forecast":  # [batch, horizon, targets] in the targets' units
+            return {"forecast": result}
         if names is None:
             return {"prediction": tf.reshape(result, [-1])}
         return {"probabilities": result, "predicted_class": tf.gather(names, tf.argmax(result, axis=-1))}
@@ -56,9 +62,25 @@ def metadata(profile) -> dict:
         "image_inputs": profile.image_inputs.__dict__ if profile.image_inputs else None,
         "columns": [{"name": c.name, "key": c.key, "kind": c.kind} for c in profile.column_inputs],
         "text_column": profile.text_inputs.column if profile.text_inputs else None,
+        "series_inputs": ({"length": profile.series_inputs.length, "channels": profile.series_inputs.channels}
+                          if getattr(profile, "series_inputs", None) else None),
         "endpoint": "serve",
-        "outputs": ["prediction"] if profile.task == "regression" else ["probabilities", "predicted_class"],
+        "outputs": (["forecast"] if profile.task == "forecast" else ["prediction"] if profile.task == "regression"
+                    else ["probabilities", "predicted_class"]),
+        **forecast_metadata(profile),
     }
+
+
+def forecast_metadata(profile) -> dict:
+    """For forecasts: the window the endpoint takes and what it returns, in time steps and columns."""
+    spec = getattr(profile, "forecast_inputs", None)
+    if spec is None:
+        return {}
+    return {"forecast": {"lookback": spec.lookback, "horizon": spec.horizon, "time_column": spec.time_column,
+                         "value_columns": list(spec.value_columns), "target_columns": list(spec.target_columns),
+                         "frequency": spec.frequency, "season": spec.season,
+                         "input": "float32 [batch, lookback, value_columns]: the last lookback steps, oldest first",
+                         "output": "forecast: float32 [batch, horizon, target_columns], in the targets' units"}}
 
 
 def _parity(model_dir: Path, model, samples, profile) -> float:
@@ -67,7 +89,8 @@ def _parity(model_dir: Path, model, samples, profile) -> float:
     if profile.modality == "table":
         samples = {key: tf.squeeze(value, -1) for key, value in samples.items()}
     got = reloaded.serve(samples)
-    got = got["prediction"].numpy().reshape(expected.shape) if "prediction" in got else got["probabilities"].numpy()
+    key = next(k for k in ("forecast", "prediction", "probabilities") if k in got)
+    got = got[key].numpy().reshape(expected.shape)
     return float(np.max(np.abs(got - expected)))
 
 

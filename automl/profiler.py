@@ -10,6 +10,9 @@ import numpy as np
 from automl.columns import ColumnInput, ColumnProfile, profile_columns
 from automl.errors import DataError
 from automl.ingest.dataset import SPLITS, Dataset, SkippedFile
+from automl.forecast_profile import forecast_facts
+from automl.ingest.forecast import ForecastInputs
+from automl.series_profile import SeriesInputs, series_facts
 from automl.text_profile import TextInputs, text_facts
 
 # Above this ratio of largest to smallest class, an unweighted loss mostly learns the big class.
@@ -45,6 +48,8 @@ class Profile:
         column_inputs: Kept columns and their preprocessing statistics (tables only).
         columns: Every column's profile, kept or dropped (tables only).
         text_inputs: Vocabularies and sequence length (text only).
+        series_inputs: Padded length, channels and per-channel statistics (series only).
+        forecast_inputs: Lookback, horizon, columns, season and scales (forecasting only).
         target_mean, target_std: Training target statistics (regression only).
     """
 
@@ -63,6 +68,8 @@ class Profile:
     column_inputs: tuple[ColumnInput, ...] = ()
     columns: tuple[ColumnProfile, ...] = ()
     text_inputs: TextInputs | None = None
+    series_inputs: SeriesInputs | None = None
+    forecast_inputs: ForecastInputs | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
 
@@ -164,7 +171,7 @@ def profile_dataset(dataset: Dataset) -> Profile:
                             f"{len(dataset.skipped)} files were skipped (listed in the report)." if dataset.skipped
                             else "Every file was read."))
     checks += _leakage(dataset)
-    if sizes["test"] < SMALL_TEST_SPLIT:
+    if sizes["test"] < SMALL_TEST_SPLIT and dataset.task != "forecast":  # windows overlap: no accuracy steps
         checks.append(Guardrail("Test size", ALERTED, f"Only {sizes['test']} test examples: one error moves test "
                                 f"accuracy by {100 / max(sizes['test'], 1):.1f} points."))
     extra = {}
@@ -172,6 +179,11 @@ def profile_dataset(dataset: Dataset) -> Profile:
         more, image_checks, extra["image_inputs"] = _image_facts(dataset)
     elif dataset.modality == "text":
         more, image_checks, extra["text_inputs"] = text_facts(dataset, Guardrail, PASSED, DONE)
+    elif dataset.forecast is not None:
+        more, image_checks, extra["series_inputs"], extra["forecast_inputs"] = forecast_facts(
+            dataset, Guardrail, PASSED, DONE)
+    elif dataset.modality == "series":
+        more, image_checks, extra["series_inputs"] = series_facts(dataset, Guardrail, PASSED, DONE)
     else:
         more, image_checks, extra["column_inputs"], extra["columns"] = _table_facts(dataset)
     if dataset.task == "regression":

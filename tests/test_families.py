@@ -30,6 +30,8 @@ FRESH_PROCESS = textwrap.dedent("""
         batch = tf.constant(inputs["image"])
     elif inputs.files == ["text"]:
         batch = tf.constant(inputs["text"])
+    elif inputs.files == ["series"]:
+        batch = tf.constant(inputs["series"])
     else:
         batch = {k: tf.constant(inputs[k]) for k in inputs.files}
     out = model.serve(batch)
@@ -40,19 +42,28 @@ FRESH_PROCESS = textwrap.dedent("""
 
 @pytest.fixture
 def data_for(image_folder, table_csv, tmp_path):
+    from test_series import write_ts
     from test_text import make_text_folder
 
-    return {"image": image_folder, "table": table_csv, "text": make_text_folder(tmp_path / "texts")}
+    return {"image": image_folder, "table": table_csv, "text": make_text_folder(tmp_path / "texts"),
+            "series": write_ts(tmp_path / "series.ts", channels=2, lengths=(20, 24, 17), missing=True)}
 
 
 def _raw_inputs(modality, profile, dataset):
-    """Raw inputs as a user would send them: odd-sized uint8 images, 1-D columns, or 1-D strings."""
+    """Raw inputs as a user would send them: odd-sized uint8 images, 1-D columns, 1-D strings, or float
+    series with NaN padding and a missing value."""
     if modality == "image":
         rng = np.random.default_rng(0)
         return {"image": rng.integers(0, 255, (5, 23, 31, profile.image_inputs.channels), dtype=np.uint8)}
     if modality == "text":  # unseen words, punctuation, odd case, an empty string and a long text
         return {"text": np.array(["A GREAT film!", "awful, dull plot...", "", "unseen words only",
                                   " ".join(["good bad"] * 300)])}
+    if modality == "series":
+        spec = profile.series_inputs
+        series = np.random.default_rng(0).normal(0, 1, (5, spec.length, spec.channels)).astype(np.float32)
+        series[1, spec.length // 2:] = np.nan  # a shorter series, padded
+        series[2, 3, 0] = np.nan  # a missing value
+        return {"series": series}
     features, _ = next(iter(batched(dataset.test, profile, 5, None)))
     columns = {key: value.numpy()[:, 0] for key, value in features.items()}
     return {key: np.array([v.decode() for v in values]) if values.dtype == object else values
@@ -86,7 +97,7 @@ def test_family_contract(family, data_for, config_for, tmp_path, request):
     assert np.isfinite(history.history["loss"][0])
 
     raw = _raw_inputs(modality, profile, dataset)
-    model_input = (tf.constant(raw[modality]) if modality in ("image", "text")
+    model_input = (tf.constant(raw[modality]) if modality in ("image", "text", "series")
                    else {k: tf.constant(v[:, None]) for k, v in raw.items()})
     expected = model.predict(model_input, verbose=0)
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)

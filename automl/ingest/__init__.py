@@ -9,7 +9,9 @@ from pathlib import Path
 from automl.errors import DataError
 from automl.ingest.arrays import load_npz
 from automl.ingest.dataset import Dataset, Split
+from automl.ingest.forecast import load_forecast
 from automl.ingest.images import load_image_folder, looks_like_image_folder
+from automl.ingest.series import is_series_file, load_series_files, series_split_files
 from automl.ingest.table import is_table_file, load_table, table_split_files
 from automl.ingest.text import load_text_folder, looks_like_text_folder
 from automl.ingest.tfds_source import load_tfds
@@ -19,7 +21,7 @@ __all__ = ["Dataset", "Split", "load_dataset", "describe_layouts"]
 
 def describe_layouts(data: str) -> str:
     return (f"Expected class sub-folders of images ({data}/cats/*.jpg) or of .txt files ({data}/pos/1.txt), "
-            "a CSV/TSV/Parquet file with a target column, an .npz with x and y arrays, or tfds:NAME.")
+            "a CSV/TSV/Parquet file with a target column, a UCR/UEA .ts series file (or NAME_TRAIN.ts + NAME_TEST.ts), an .npz with x and y arrays, or tfds:NAME.")
 
 
 def load_dataset(config) -> Dataset:
@@ -39,14 +41,24 @@ def load_dataset(config) -> Dataset:
     path = Path(config.data).expanduser()
     if not path.exists():
         raise DataError(f"No such file or folder: '{config.data}'. {describe_layouts(config.data)}")
+    if config.horizon is not None:  # a horizon is what asks for forecasting
+        if not is_table_file(path):
+            raise DataError(f"--horizon asks for a forecast, which reads one CSV/TSV/Parquet table with a time "
+                            f"column and value columns; '{config.data}' is not one. Pass such a file, or drop "
+                            "--horizon to classify or regress.")
+        return load_forecast(path, config)
     if path.is_file():
         if path.suffix.lower() == ".npz":
             return load_npz(path, config)
         if is_table_file(path):
             return load_table(path, config)
+        if is_series_file(path):
+            return load_series_files(path, config)
         raise DataError(f"Cannot read '{path}' (extension '{path.suffix}'). {describe_layouts(config.data)}")
     if table_split_files(path):
         return load_table(path, config)
+    if series_split_files(path):
+        return load_series_files(path, config)
     if looks_like_text_folder(path):
         return load_text_folder(path, config)
     if looks_like_image_folder(path):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from automl.ingest.forecast import ForecastFacts
 
 SPLITS = ("train", "val", "test")
 
@@ -71,14 +75,35 @@ class TableFacts:
 
 
 @dataclass(frozen=True)
+class SeriesFacts:
+    """How series were read (train, val and test together).
+
+    Attributes:
+        lengths: Each series' own length in time steps, before padding or cutting.
+        channels: Values per time step (1 for univariate series).
+        length: The length every series is padded (with NaN) or cut to; the model's input length.
+        missing: Missing or non-finite values inside the series' own lengths (kept as NaN).
+        truncated: Series longer than `length`, cut to their first `length` steps.
+        columns: The table columns read as time steps, in order (None for .ts files).
+    """
+
+    lengths: np.ndarray
+    channels: int
+    length: int
+    missing: int = 0
+    truncated: int = 0
+    columns: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     """What ingest hands to the rest of the pipeline.
 
     Attributes:
         name: Short name for the run directory and report title.
         source: One sentence on what was read and how.
-        modality: "image", "table" or "text".
-        task: "classification" or "regression".
+        modality: "image", "table", "text" or "series".
+        task: "classification", "regression" or "forecast".
         class_names: Class names in label order (empty for regression).
         train, val, test: The splits.
         split_note: How the splits were made (honoured folders or a seeded stratified split).
@@ -87,6 +112,8 @@ class Dataset:
         images: Image facts (image modality only).
         table: Table frames (table modality only).
         text: Text facts (text modality only).
+        series: Series facts (series modality only).
+        forecast: The regular series, its windows and splits (task "forecast" only).
         skipped: Files that could not be read and were left out.
         notes: Announcements made while reading (e.g. a guessed target column).
     """
@@ -105,6 +132,8 @@ class Dataset:
     images: ImageFacts | None = None
     table: TableFacts | None = None
     text: TextFacts | None = None
+    series: SeriesFacts | None = None
+    forecast: ForecastFacts | None = None  # forecasting only (automl.ingest.forecast)
     skipped: tuple[SkippedFile, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -12,6 +12,7 @@ import tensorflow as tf
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, Split, TableFacts, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.series import series_from_table
 from automl.ingest.text import text_from_table
 
 TABLE_EXTENSIONS = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
@@ -187,7 +188,8 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         table=TableFacts(*(parts[split][0] for split in ("train", "val", "test")), keys=keys),
         notes=tuple(notes),
     )
-    return text_from_table(dataset, config) or dataset  # a table with a text column is text data
+    # A table with a text column is text data; one whose rows are series (t0..tN) is series data.
+    return text_from_table(dataset, config) or series_from_table(dataset, config) or dataset
 
 
 def _table_splits(frames, target, encode, regression, config):

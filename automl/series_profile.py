@@ -1,0 +1,69 @@
+"""Profile stage, series part: length and missing-value facts, guardrails, and the SeriesInputs every
+series family builds its input layer from (padded length, channels, per-channel training statistics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SeriesInputs:
+    """What the series families build their input from.
+
+    Attributes:
+        length: Time steps of the model input (series are padded with NaN or cut to it).
+        channels: Values per time step.
+        mean, std: Per-channel mean and standard deviation of the training values (NaN ignored),
+            for the Normalization layer inside the model.
+        equal_length: Whether every series had the same length (no padding needed).
+    """
+
+    length: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    equal_length: bool = True
+
+
+def channel_statistics(values: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of [n, length, channels] values, NaN ignored (std 1 where constant)."""
+    flat = values.reshape(-1, values.shape[-1])
+    counts = np.isfinite(flat).sum(axis=0)
+    mean = np.where(counts > 0, np.nansum(flat, axis=0) / np.maximum(counts, 1), 0.0)
+    variance = np.where(counts > 0, np.nansum((flat - mean) ** 2, axis=0) / np.maximum(counts, 1), 1.0)
+    std = np.sqrt(variance)
+    std = np.where(std > 1e-12, std, 1.0)  # a constant channel: divide by 1, not 0
+    return tuple(map(float, mean)), tuple(map(float, std))
+
+
+def series_inputs(dataset) -> SeriesInputs:
+    """The model input of a series dataset, with statistics over its training split."""
+    facts = dataset.series
+    values = np.stack([x for x, _ in dataset.train.data.as_numpy_iterator()])
+    mean, std = channel_statistics(values)
+    return SeriesInputs(length=facts.length, channels=facts.channels, mean=mean, std=std,
+                        equal_length=bool(np.all(facts.lengths == facts.lengths[0])))
+
+
+def series_facts(dataset, guardrail, passed: str, done: str):
+    """Facts and guardrails for series, and the SeriesInputs the families build from."""
+    facts_, inputs = dataset.series, series_inputs(dataset)
+    lengths = facts_.lengths
+    facts = [("Series", f"{len(lengths)} series, {facts_.channels} channel{'s' if facts_.channels > 1 else ''}"
+                        + (f" (columns {facts_.columns[0]!r}…{facts_.columns[-1]!r})" if facts_.columns else "")),
+             ("Series length", f"min {lengths.min()}, median {np.median(lengths):.0f}, max {lengths.max()} "
+                               f"({'equal' if inputs.equal_length else 'unequal'} lengths; model input "
+                               f"{inputs.length} steps × {inputs.channels})"),
+             ("Channel statistics (train)", ", ".join(f"mean {m:.3g} / std {s:.3g}"
+                                                      for m, s in list(zip(inputs.mean, inputs.std))[:6])
+              + (" …" if inputs.channels > 6 else ""))]
+    checks = [guardrail("Series length", passed if inputs.equal_length and not facts_.truncated else done,
+                        "Every series has the same length." if inputs.equal_length and not facts_.truncated else
+                        f"Series are padded with NaN to {inputs.length} steps (masked inside the model)"
+                        + (f"; {facts_.truncated} longer ones were cut." if facts_.truncated else ".")),
+              guardrail("Missing values", done if facts_.missing else passed,
+                        f"{facts_.missing} missing or non-finite values inside series are filled with their "
+                        "channel's training mean inside the model." if facts_.missing else "No missing values.")]
+    return facts, checks, inputs
