@@ -44,11 +44,16 @@ def _positive_int(text: str) -> int:
 
 def _data_flags(parser) -> None:
     parser.add_argument("data", nargs="?", help=f"folder of class sub-folders of images, CSV/TSV/Parquet table, "
+                                                f".ts series file (or a folder with NAME_TRAIN.ts + NAME_TEST.ts), "
                                                 f".npz (x, y), tfds:NAME, or {EXAMPLES}")
     parser.add_argument("--target", help="target column of a table (default: a column named label/target/class/y, else the last)")
     parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
-    parser.add_argument("--family", choices=["auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer"],
+    parser.add_argument("--family", choices=["auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer",
+                                             "series_cnn", "series_rnn", "series_transformer"],
                         help="force a family (default: auto)")
+    parser.add_argument("--modality", choices=["auto", "table", "series"],
+                        help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
+                             "announced)")
     parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
     parser.add_argument("--weights", help="Keras no-top ImageNet weights file for transfer learning "
                                           "(default: the Keras cache, $KERAS_HOME/models)")
@@ -79,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_flags(plan)
     predict = commands.add_parser("predict", help="predict a folder of images or a table with a finished run's model")
     predict.add_argument("run_dir", help="run directory of a finished `automl run`")
-    predict.add_argument("input", help="image file, folder of images, or CSV/TSV/Parquet table")
+    predict.add_argument("input", help="image file, folder of images, .txt files, .ts series file, or CSV/TSV/Parquet table")
     predict.add_argument("--output", "-o", help="CSV to write (default RUN_DIR/predictions.csv)")
     report = commands.add_parser("report", help="write report.html and summary.json again from a run directory",
                                  description="Regenerate RUN_DIR/report.html and summary.json without retraining.")
@@ -111,7 +116,7 @@ def _config(args):
 
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
-        "target", "text_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
+        "target", "text_column", "modality", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
         "batch_size", "tuner")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)

@@ -62,7 +62,8 @@ def metadata(profile) -> dict:
         "image_inputs": profile.image_inputs.__dict__ if profile.image_inputs else None,
         "columns": [{"name": c.name, "key": c.key, "kind": c.kind} for c in profile.column_inputs],
         "text_column": profile.text_inputs.column if profile.text_inputs else None,
-        "series_inputs": ({"length": profile.series_inputs.length, "channels": profile.series_inputs.channels}
+        "series_inputs": ({"length": profile.series_inputs.length, "channels": profile.series_inputs.channels,
+                           "columns": list(profile.series_inputs.columns or [])}
                           if getattr(profile, "series_inputs", None) else None),
         "endpoint": "serve",
         "outputs": (["forecast"] if profile.task == "forecast" else ["prediction"] if profile.task == "regression"

@@ -77,6 +77,36 @@ def _text_batches(texts: list[str]):
         yield tf.constant(texts[start:start + BATCH], tf.string)
 
 
+def _series_inputs(source: Path, meta) -> tuple[np.ndarray, pd.DataFrame]:
+    """Series padded or cut to the model's length: a .ts file (labels optional), or a table with one
+    series a row — the training table's time-step columns, or else every numeric column in order."""
+    from automl.ingest.series import is_series_file, pad_series, read_ts
+
+    spec = meta["series_inputs"]
+    if is_series_file(source):
+        series, _ = read_ts(source, labelled=False)
+        frame = pd.DataFrame({"series": np.arange(len(series))})
+    elif is_table_file(source):
+        frame = read_table(source)
+        columns = [c for c in spec["columns"] if c in frame.columns] if spec["columns"] else []
+        if spec["columns"] and len(columns) < len(spec["columns"]):
+            raise DataError(f"The table '{source}' lacks time-step columns the model reads, e.g. "
+                            f"{next(c for c in spec['columns'] if c not in frame.columns)!r}. Expected columns "
+                            f"{spec['columns'][0]!r}…{spec['columns'][-1]!r}.")
+        columns = columns or [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        if spec["channels"] != 1 or not columns:
+            raise DataError(f"'{source}' cannot be read as this model's series ({spec['channels']} channels): a table "
+                            "holds one univariate series a row in numeric columns. Give a .ts file instead.")
+        series = [row[:, None] for row in frame[columns].to_numpy(dtype=np.float64)]
+    else:
+        raise DataError(f"'{source}' is neither a .ts file nor a CSV/TSV/Parquet table of series rows, which this "
+                        "model (trained on series) needs.")
+    if any(x.shape[1] != spec["channels"] for x in series):
+        raise DataError(f"The series in '{source}' have {series[0].shape[1]} channels; the model takes "
+                        f"{spec['channels']}. Give series with the training channels.")
+    return pad_series(series, spec["length"]), frame.copy()
+
+
 def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Path, int]:
     """Predicts every image (file or folder) or table row in source and writes a CSV.
 
@@ -86,7 +116,10 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
     model, meta = _load(run_dir)
     if not source.exists():
         raise DataError(f"No such file or folder: '{source}'. Give an image, a folder of images or a table.")
-    if meta["modality"] == "text":
+    if meta["modality"] == "series":
+        values, frame = _series_inputs(source, meta)
+        batches = (tf.constant(values[start:start + BATCH]) for start in range(0, len(values), BATCH))
+    elif meta["modality"] == "text":
         texts, frame = _text_inputs(source, meta)
         batches = _text_batches(texts)
     elif meta["modality"] == "image":

@@ -107,8 +107,36 @@ def _text_plan(profile, config):
                            "every position in parallel, where an RNN steps through them one by one."), {}
 
 
+# Series classification. The 1-D CNN (FCN/ResNet) is the default: the strongest simple baseline on the
+# UCR archive (Wang et al. 2017; Fawaz et al. 2019, "Deep learning for time series classification").
+# Short multichannel series (JapaneseVowels: 12 channels, ≤ 29 steps) go to the RNN: few steps keep its
+# step-by-step cost small, and its gated state mixes the channels at every step.
+SERIES_RNN_MAX_STEPS = 64
+# Attention pays off only with long series and many examples to learn position patterns from (Fawaz et
+# al. find no transformer-like advantage on the small UCR sets); below either, the CNN wins on a CPU.
+SERIES_TRANSFORMER_MIN_STEPS = 512
+SERIES_TRANSFORMER_MIN_SAMPLES = 10_000
+
+
+def _series_plan(profile, config):
+    spec, n = profile.series_inputs, profile.split_sizes["train"]
+    facts = (f"Series ({n} training series of {spec.length} steps × {spec.channels} "
+             f"channel{'s' if spec.channels > 1 else ''}, {profile.num_classes} classes)")
+    if spec.channels > 1 and spec.length <= SERIES_RNN_MAX_STEPS:
+        return "series_rnn", (f"{facts}: short (≤ {SERIES_RNN_MAX_STEPS} steps) and multichannel → an RNN "
+                              "(LSTM/GRU): few steps keep it cheap, and its state mixes the channels at every "
+                              "step."), {}
+    if spec.length >= SERIES_TRANSFORMER_MIN_STEPS and n >= SERIES_TRANSFORMER_MIN_SAMPLES:
+        return "series_transformer", (f"{facts}: long (≥ {SERIES_TRANSFORMER_MIN_STEPS} steps) with many "
+                                      f"examples (≥ {SERIES_TRANSFORMER_MIN_SAMPLES:,}) → a transformer encoder "
+                                      "over patches of steps: attention relates distant parts of a series."), {}
+    return "series_cnn", (f"{facts} → a 1-D CNN (FCN/ResNet with global average pooling), the strongest simple "
+                          "baseline on the UCR archive (Wang et al. 2017; Fawaz et al. 2019): convolutions learn "
+                          "shapes wherever in the series they occur."), {}
+
+
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
-RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan}
+RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan, "series": _series_plan}
 
 
 HYPERBAND_FACTOR = 3

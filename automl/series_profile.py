@@ -18,6 +18,7 @@ class SeriesInputs:
         mean, std: Per-channel mean and standard deviation of the training values (NaN ignored),
             for the Normalization layer inside the model.
         equal_length: Whether every series had the same length (no padding needed).
+        columns: The table columns read as time steps (None for .ts files), for `automl predict`.
     """
 
     length: int
@@ -25,6 +26,7 @@ class SeriesInputs:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     equal_length: bool = True
+    columns: tuple[str, ...] | None = None
 
 
 def channel_statistics(values: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -44,7 +46,7 @@ def series_inputs(dataset) -> SeriesInputs:
     values = np.stack([x for x, _ in dataset.train.data.as_numpy_iterator()])
     mean, std = channel_statistics(values)
     return SeriesInputs(length=facts.length, channels=facts.channels, mean=mean, std=std,
-                        equal_length=bool(np.all(facts.lengths == facts.lengths[0])))
+                        equal_length=bool(np.all(facts.lengths == facts.lengths[0])), columns=facts.columns)
 
 
 def series_facts(dataset, guardrail, passed: str, done: str):

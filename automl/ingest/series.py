@@ -49,8 +49,9 @@ def series_split_files(root: Path) -> dict[str, Path]:
     return {"all": files[0]} if len(files) == 1 else {}
 
 
-def read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    """Series as [length, channels] float arrays (non-finite values as NaN) and their labels as strings.
+def read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """Series as [length, channels] float arrays (non-finite values as NaN) and their labels as strings
+    (empty when labelled is False and the file has none).
 
     Raises:
         DataError: The file is not a readable, labelled .ts file.
@@ -63,7 +64,7 @@ def read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
         raise DataError(f"Cannot read the series file '{path}': {str(error).splitlines()[0] if str(error) else error!r}. "
                         "Expected a UCR/UEA .ts file (a header of @-lines, then @data and one labelled series "
                         "a line).") from None
-    if len(data) == 0 or len(labels) != len(data):
+    if len(data) == 0 or (labelled and len(labels) != len(data)):
         raise DataError(f"Found no labelled series in '{path}'. Expected a UCR/UEA .ts file with @classLabel "
                         "true and one series a line after @data.")
     series = [np.asarray(x, dtype=np.float64).T for x in data]  # aeon: [channels, length]

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 # A dozen examples fill two rows of the page; more are scrolled past rather than studied.
 GALLERY_SIZE = 12
@@ -62,6 +62,25 @@ def thumbnail(pixels) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def series_thumbnail(values, height: int = THUMBNAIL_SIDE // 2) -> str:
+    """A PNG data URI of a series [length, channels] drawn as one line per channel (NaN steps left out)."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    finite = values[np.isfinite(values)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    image = Image.new("RGB", (THUMBNAIL_SIDE, height), "white")
+    draw = ImageDraw.Draw(image)
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    for channel in range(values.shape[1]):
+        points = [(step * (THUMBNAIL_SIDE - 1) / max(len(values) - 1, 1),
+                   (height - 1) * (1 - (value - low) / max(high - low, 1e-12)))
+                  for step, value in enumerate(values[:, channel]) if np.isfinite(value)]
+        if len(points) > 1:
+            draw.line(points, fill=colours[channel % len(colours)], width=1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _text(value) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
@@ -98,6 +117,8 @@ def gallery_items(dataset, labels, probabilities, count: int = GALLERY_SIZE) -> 
                       confidence=float(probabilities[index][predicted]))
         if dataset.modality == "image":
             items.append(GalleryItem(**common, image=thumbnail(raw[index])))
+        elif dataset.modality == "series":
+            items.append(GalleryItem(**common, image=series_thumbnail(raw[index])))
         elif dataset.modality == "table":
             row = dataset.table.test.iloc[index]
             fields = tuple((str(column), _text(value)) for column, value in list(row.items())[:MAX_ROW_FIELDS])

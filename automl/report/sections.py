@@ -162,6 +162,10 @@ def load_example(profile, model_dir: str) -> str:
     if shape is not None:
         inputs = (f"inputs = tf.zeros([1, {shape.height}, {shape.width}, {shape.channels}], tf.uint8)"
                   "  # raw pixels, any size")
+    elif getattr(profile, "series_inputs", None) is not None:
+        spec = profile.series_inputs
+        inputs = (f"inputs = tf.zeros([1, {spec.length}, {spec.channels}], tf.float32)"
+                  "  # raw series; NaN pads shorter ones")
     elif profile.column_inputs:
         shown = profile.column_inputs[:3]
         items = ", ".join(f"{c.key!r}: {_example_value(c)}" for c in shown)
