@@ -55,6 +55,13 @@ def _data_flags(parser) -> None:
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
     parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
+    parser.add_argument("--horizon", type=_positive_int, metavar="H",
+                        help="forecast the next H time steps: giving a horizon is what asks for forecasting (DATA is "
+                             "then a CSV/TSV/Parquet table with a time column and value columns)")
+    parser.add_argument("--lookback", type=_positive_int, metavar="L",
+                        help="past time steps a forecast sees (default: max(3 × horizon, 2 × season), at most 256)")
+    parser.add_argument("--time-column", help="time column of a forecasting table (default: a date column, or an "
+                                              "increasing one named time/date/timestamp, announced)")
     parser.add_argument("--weights", help="Keras no-top ImageNet weights file for transfer learning "
                                           "(default: the Keras cache, $KERAS_HOME/models)")
     parser.add_argument("--backbone", metavar="RUN_DIR",
@@ -116,7 +123,7 @@ def _config(args):
 
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
-        "target", "text_column", "modality", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
+        "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
         "batch_size", "tuner")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)
@@ -148,7 +155,9 @@ def _run(args, console, started: float) -> int:
         progress.close()
     metrics, diagnosis = result.diagnostics.metrics["test"], result.diagnostics
     score = (f"test accuracy {metrics['accuracy']:.2%} (majority baseline {diagnosis.baseline['accuracy']:.2%})"
-             if "accuracy" in metrics else f"test MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}")
+             if "accuracy" in metrics else
+             f"test MASE {metrics['mase']:.3f} (seasonal naive {diagnosis.baseline['mase']:.3f}), MAE {metrics['mae']:.4g}"
+             if "mase" in metrics else f"test MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}")
     console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
                   f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
                   f"→ {result.report.html}", highlight=False)

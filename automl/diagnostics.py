@@ -4,12 +4,16 @@ underfitting verdict with suggested fixes. `diagnose` is pure: it takes predicti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, mean_absolute_error,
                              mean_squared_error, precision_recall_fscore_support, r2_score)
 
 from automl.calibration import Calibration, calibrate
+
+if TYPE_CHECKING:
+    from automl.forecast_diagnostics import ForecastComparison
 
 # Train accuracy this far above validation accuracy means the model memorises (5 points).
 OVERFIT_ACCURACY_GAP = 0.05
@@ -42,6 +46,7 @@ class Diagnostics:
         verdict: "ok", "overfitting" or "underfitting"; verdict_reason says which numbers decided it.
         confusion: Test confusion matrix, rows = true class (classification only).
         calibration: Reliability of the test probabilities (classification only).
+        forecast: Model vs naive vs seasonal-naive on the test windows, and the plot's data (forecasts only).
     """
 
     task: str
@@ -55,6 +60,7 @@ class Diagnostics:
     confusion: tuple[tuple[int, ...], ...] = ()
     per_class: tuple[ClassMetrics, ...] = ()
     calibration: Calibration | None = None
+    forecast: ForecastComparison | None = None
 
 
 def _classification_metrics(labels, probabilities, num_classes) -> dict[str, float]:

@@ -28,9 +28,9 @@ class EnsembleChoice:
 
 
 def validation_loss(task: str, labels: np.ndarray, outputs: np.ndarray) -> float:
-    """Log loss for classification, mean squared error for regression."""
-    if task == "regression":
-        return float(np.mean((outputs.reshape(-1) - labels) ** 2))
+    """Log loss for classification, mean squared error for regression and forecasts."""
+    if task != "classification":
+        return float(np.mean((outputs.reshape(-1) - labels.reshape(-1)) ** 2))
     picked = np.clip(outputs[np.arange(len(labels)), labels], 1e-7, 1.0)
     return float(-np.mean(np.log(picked)))
 

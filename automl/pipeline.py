@@ -12,6 +12,7 @@ from automl.config import RunConfig
 from automl.diagnostics import Diagnostics, best_epoch_of, diagnose
 from automl.evaluate import predict_splits, sample_inputs
 from automl.export import ExportResult, export_model
+from automl.forecast_diagnostics import diagnose_forecast
 from automl.ingest import Dataset, load_dataset
 from automl.measure import measure_run
 from automl.profiler import Profile, profile_dataset
@@ -59,8 +60,9 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
     progress.stage("diagnose")
     outputs = predict_splits(result.model, dataset, profile, config.batch_size)
     labels = {name: split.labels for name, split in dataset.splits().items()}
-    diagnosis = diagnose(profile.task, profile.class_names, labels, outputs, profile.target_mean,
-                         best_epoch_of(result.best_trial.history, result.objective))
+    best_epoch = best_epoch_of(result.best_trial.history, result.objective)
+    diagnosis = (diagnose_forecast(dataset.forecast, outputs, best_epoch) if profile.task == "forecast" else
+                 diagnose(profile.task, profile.class_names, labels, outputs, profile.target_mean, best_epoch))
     progress.stage("export")
     samples = sample_inputs(dataset, profile, 64)
     export = export_model(result.model, profile, samples, Path(config.run_dir))

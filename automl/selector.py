@@ -135,6 +135,25 @@ def _series_plan(profile, config):
                           "shapes wherever in the series they occur."), {}
 
 
+# Forecast windows up to this many steps go to the RNN: its last state summarises the window in time
+# order, which is what a forecast continues, and at this length its step-by-step cost stays small on a
+# CPU; longer windows go to the 1-D CNN, which processes every step at once.
+FORECAST_RNN_MAX_STEPS = 100
+
+
+def _forecast_plan(profile, config):
+    spec, n = profile.forecast_inputs, profile.split_sizes["train"]
+    facts = (f"Forecasting ({n} training windows of {spec.lookback} steps × {len(spec.value_columns)} columns → "
+             f"{spec.horizon} steps)")
+    if spec.lookback <= FORECAST_RNN_MAX_STEPS:
+        return "series_rnn", (f"{facts}: windows of at most {FORECAST_RNN_MAX_STEPS} steps → an RNN (LSTM/GRU): "
+                              "its last state summarises the window in time order, which a forecast continues. "
+                              "Every family forecasts changes from the window's last value."), {}
+    return "series_cnn", (f"{facts}: windows longer than {FORECAST_RNN_MAX_STEPS} steps → a 1-D CNN: it processes "
+                          "every step at once, where an RNN steps through them one by one. Every family "
+                          "forecasts changes from the window's last value."), {}
+
+
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
 RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan, "series": _series_plan}
 
@@ -155,6 +174,10 @@ def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> int:
 
 
 def _task_reason(profile) -> str:
+    if profile.task == "forecast":
+        spec = profile.forecast_inputs
+        return (f"Forecasting: --horizon {spec.horizon} asks for the next {spec.horizon} steps of "
+                f"{', '.join(map(repr, spec.target_columns))} from the last {spec.lookback}.")
     if profile.task == "regression":
         return "Regression: the target is numeric with many distinct values."
     return f"Classification: the target has {profile.num_classes} distinct classes."
@@ -169,7 +192,8 @@ def choose_family(profile, config) -> Plan:
     if config.backbone:
         family, reason, fixed = _run_backbone_plan(profile, config)
     elif config.family == "auto":
-        family, reason, fixed = RULES[profile.modality](profile, config)
+        rule = _forecast_plan if profile.task == "forecast" else RULES[profile.modality]
+        family, reason, fixed = rule(profile, config)
     elif MODALITIES[config.family] != profile.modality:
         valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
         raise ConfigError(f"--family {config.family} takes {MODALITIES[config.family]} data, but this data is "

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
 
 
 def output_head(x, profile):
-    """Class probabilities (softmax), or one value rescaled to the target's units for regression."""
+    """Class probabilities (softmax); one value rescaled to the target's units for regression; or, for a
+    forecast, [horizon, targets] changes from the window's last value, rescaled to the targets' units."""
+    if profile.task == "forecast":
+        spec = profile.forecast_inputs
+        targets = len(spec.target_columns)
+        # Zeros: the untrained forecast adds nothing to anchored_forecast's seasonal-naive start.
+        x = layers.Dense(spec.horizon * targets, kernel_initializer="zeros", name="normalised_forecast")(x)
+        x = layers.Reshape((spec.horizon, targets))(x)
+        return layers.Normalization(axis=-1, mean=[0.0] * targets, variance=[s * s for s in spec.delta_std],
+                                    invert=True, name="forecast_change")(x)
     if profile.task == "regression":
         x = layers.Dense(1, name="normalised_prediction")(x)
         return layers.Rescaling(scale=profile.target_std, offset=profile.target_mean, name="prediction")(x)
@@ -15,12 +25,45 @@ def output_head(x, profile):
 
 
 def compile_model(model: keras.Model, hp, profile) -> keras.Model:
-    """Adam with a tuned learning rate; cross-entropy + accuracy, or MSE + MAE for regression."""
+    """Adam with a tuned learning rate; cross-entropy + accuracy, or MSE + MAE for regression and forecasts."""
+    if profile.task == "forecast":
+        model = anchored_forecast(model, profile)
     return compile_for_task(model, profile, hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=1e-3))
 
 
+def anchored_forecast(model: keras.Model, profile) -> keras.Model:
+    """Wraps a family's model for forecasting: it sees each raw window relative to its last step, and
+    its output is added to that last value plus a linear map of the window that starts as the
+    seasonal-naive forecast. A level the training stretch never reached (a trend) then needs no
+    extrapolation, and training starts from a strong baseline (with the head's zero start, the
+    untrained model *is* the seasonal-naive forecast) instead of from noise."""
+    spec = profile.forecast_inputs
+    window = keras.Input(shape=(spec.lookback, len(spec.value_columns)), dtype="float32", name="window")
+    last = window[:, -1:, :]
+    centred = ops.subtract(window, last)
+    linear = layers.Dense(spec.horizon * len(spec.target_columns), name="seasonal_linear")
+    seasonal = layers.Reshape((spec.horizon, len(spec.target_columns)))(linear(layers.Flatten()(centred)))
+    linear.kernel.assign(seasonal_naive_kernel(spec))
+    anchor = ops.take(last, list(spec.target_indices), axis=2)  # [batch, 1, targets]
+    forecast = ops.add(ops.add(model(centred), seasonal), anchor)
+    return keras.Model(window, forecast, name=f"{model.name}_forecast")
+
+
+def seasonal_naive_kernel(spec) -> np.ndarray:
+    """[lookback × channels, horizon × targets] weights picking, for each forecast step, the value one
+    season earlier (relative to the last step); 0 (the last value itself) where that is beyond the window."""
+    channels, targets = len(spec.value_columns), len(spec.target_columns)
+    kernel = np.zeros((spec.lookback, channels, spec.horizon, targets), dtype="float32")
+    for step in range(spec.horizon):
+        back = spec.season * (step // spec.season + 1) - step  # steps before the window's end, from 1
+        if 1 <= back <= spec.lookback and spec.season > 1:
+            for target, channel in enumerate(spec.target_indices):
+                kernel[spec.lookback - back, channel, step, target] = 1.0
+    return kernel.reshape(spec.lookback * channels, spec.horizon * targets)
+
+
 def compile_for_task(model: keras.Model, profile, learning_rate: float) -> keras.Model:
-    if profile.task == "regression":
+    if profile.task in ("regression", "forecast"):
         model.compile(keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
     else:
         model.compile(keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",

@@ -59,13 +59,14 @@ def fmt_budget(seconds) -> str:
 
 
 def metric_label(name: str) -> str:
-    return {"accuracy": "Accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²"}.get(name, name)
+    return {"accuracy": "Accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mase": "MASE"}.get(name, name)
 
 
 def headline(diagnosis) -> list[tuple[str, str]]:
     """The test numbers for the header: accuracy, or MAE, RMSE and R² for regression."""
     test = diagnosis.metrics.get("test", {})
-    names = ("accuracy",) if diagnosis.task == "classification" else ("mae", "rmse", "r2")
+    names = {"classification": ("accuracy",), "forecast": ("mase", "mae", "rmse")}.get(diagnosis.task,
+                                                                                    ("mae", "rmse", "r2"))
     return [(f"Test {metric_label(n)}", fmt_metric(n, test[n])) for n in names if n in test]
 
 
@@ -125,7 +126,8 @@ def metrics_table(diagnosis) -> dict:
     """Columns are metric names; rows are train, val, test and the test baseline."""
     names = list(dict.fromkeys(n for split in diagnosis.metrics.values() for n in split))
     rows = [(split, [fmt_metric(n, values.get(n)) for n in names]) for split, values in diagnosis.metrics.items()]
-    label = "baseline (test)" + (": majority class" if diagnosis.task == "classification" else ": training mean")
+    label = "baseline (test)" + {"classification": ": majority class", "forecast": ": seasonal naive"}.get(
+        diagnosis.task, ": training mean")
     rows.append((label, [fmt_metric(n, diagnosis.baseline.get(n)) for n in names]))
     return {"columns": [metric_label(n) for n in names], "rows": rows}
 
@@ -139,6 +141,8 @@ def per_class_rows(diagnosis) -> tuple[list[dict], int]:
 def gap_text(diagnosis) -> str:
     if diagnosis.task == "classification":
         return f"{100 * diagnosis.gap:.2f} percentage points (train minus validation accuracy)"
+    if diagnosis.task == "forecast":
+        return f"{diagnosis.gap:.3f} (validation minus train MASE)"
     return f"{diagnosis.gap:.3f} (train minus validation R²)"
 
 
@@ -173,7 +177,7 @@ def load_example(profile, model_dir: str) -> str:
         inputs = "inputs = {" + items + "}" + (f"  # and the {more} other columns in metadata.json" if more else "")
     else:
         inputs = "inputs = ...  # raw examples, as described in metadata.json"
-    output = "prediction" if profile.task == "regression" else "predicted_class"
+    output = {"regression": "prediction", "forecast": "forecast"}.get(profile.task, "predicted_class")
     return "\n".join(["import tensorflow as tf",
                       f"model = tf.saved_model.load({model_dir!r})  # from the run directory",
                       inputs, "outputs = model.serve(inputs)", f"print(outputs[{output!r}])"])

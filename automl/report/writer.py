@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from automl.report import deploy_sections, plots, sections
+from automl.report import deploy_sections, forecast_section, plots, sections
 from automl.report.state import save_state
 
 TEMPLATE = "template.html.j2"
@@ -97,6 +97,7 @@ def build_summary(config, profile, plan, result, diagnosis, export, command: str
         "config": dataclasses.asdict(config), "command": command,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
         **deploy_sections.summary_extras(result, diagnosis, measurements),
+        **forecast_section.forecast_summary(diagnosis),
     }
     return _plain(summary)
 
@@ -140,6 +141,7 @@ def build_context(run_dir: Path, config, profile, plan, result, diagnosis, expor
         "export": _export_context(profile, export, run_dir), "is_classification": diagnosis.task == "classification",
         **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
         **deploy_sections.deployment_context(result, diagnosis, measurements, run_dir, sections.relative),
+        **forecast_section.forecast_context(diagnosis),
     }
 
 
