@@ -17,11 +17,15 @@ from automl.families.series_common import masked_average, series_input
 KERNELS = (8, 5, 3)
 # Residual blocks in Wang et al.'s ResNet.
 RESNET_BLOCKS = 3
+# UCR training sets are tiny (GunPoint: 3 steps an epoch at batch 16): with Keras' default 0.99 the
+# moving statistics still hold their initial values after 100 steps, so validation saw wrong ones
+# (measured: train accuracy 0.95, validation 0.50 on GunPoint). 0.9 settles within ~30 steps.
+BN_MOMENTUM = 0.9
 
 
 def _conv(x, filters: int, kernel: int, activate: bool = True):
     x = layers.Conv1D(filters, kernel, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     return layers.Activation("relu")(x) if activate else x
 
 
