@@ -167,11 +167,17 @@ def test_run_export_and_predict_on_a_ucr_folder(ucr_folder, tmp_path, capsys):
     assert cli.main(["predict", str(run_dir), str(ucr_folder / "gen_TEST.ts"), "-o", str(tmp_path / "p.csv")]) == 0
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert len(predictions) == 12 and set(predictions["predicted_class"]) <= {"up", "wave"}
+    rows = pd.DataFrame(series[:, :, 0], columns=[f"v{i}" for i in range(30)])  # a .ts model: numeric columns in order
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    assert cli.main(["predict", str(run_dir), str(tmp_path / "rows.csv"), "-o", str(tmp_path / "r.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 2
+    assert cli.main(["report", str(run_dir)]) == 0  # the report state (SeriesInputs) round-trips
     (tmp_path / "x.txt").write_text("hello")
     assert cli.main(["predict", str(run_dir), str(tmp_path / "x.txt")]) == 1
     assert "neither a .ts file nor a CSV" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a second full run (~14 s); the run above covers ingest → report → predict already
 def test_predict_reads_the_training_columns_of_a_wide_table(tmp_path, capsys):
     path = write_wide_csv(tmp_path / "wide.csv")
     run_dir = tmp_path / "run"
