@@ -135,17 +135,15 @@ def load_series_files(path: Path, config) -> Dataset:
         source = {name: ("all", idx) for name, idx in index.items()}
         how = f"One file: seeded stratified split (seed {seed})"
     else:
-        check_class_sizes(labels["train"], class_names, f"'{files['train']}'", unit="series", minimum=2)
-        train, val, _ = split_indices(labels["train"], val_f, test_f, seed, stratified=True, need_test=False)
-        test_from = "test" if "test" in labels else "train"
-        if test_from == "train":  # no TEST file: the test split is carved from TRAIN too
-            check_class_sizes(labels["train"], class_names, f"'{files['train']}'", unit="series")
-            train, val, test = split_indices(labels["train"], val_f, test_f, seed, stratified=True)
-        else:
-            test = np.arange(len(labels["test"]))
-        source = {"train": ("train", train), "val": ("train", val), "test": (test_from, test)}
+        given_test = "test" in labels  # without a TEST file, the test split is carved from TRAIN too
+        # Validation (and test, if carved) needs one series of each class besides training.
+        check_class_sizes(labels["train"], class_names, f"'{files['train']}'", unit="series",
+                          minimum=2 if given_test else 3)
+        train, val, test = split_indices(labels["train"], val_f, test_f, seed, stratified=True, need_test=not given_test)
+        source = {"train": ("train", train), "val": ("train", val),
+                  "test": ("test", np.arange(len(labels["test"]))) if given_test else ("train", test)}
         how = (f"Honoured {files['test'].name} as the test split; validation is a seeded stratified {val_f:.0%} of "
-               f"{files['train'].name}" if "test" in labels else f"Only {files['train'].name}: seeded stratified split")
+               f"{files['train'].name}" if given_test else f"Only {files['train'].name}: seeded stratified split")
     splits = {name: series_split(pad_series([groups[group][i] for i in idx], facts.length), labels[group][idx])
               for name, (group, idx) in source.items()}
     if facts.truncated:
