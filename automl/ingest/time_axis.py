@@ -68,7 +68,7 @@ def _datetime_grid(times: pd.Series, values: pd.DataFrame) -> tuple[pd.DataFrame
     index = pd.DatetimeIndex(times)
     frequency = pd.infer_freq(index) if len(index) >= 3 else None
     if frequency is None:
-        gap_days = float(np.median(np.diff(index.asi8))) / 86_400e9
+        gap_days = index.to_series().diff().median() / pd.Timedelta(days=1)  # unit-safe (ns or µs)
         frequency = next((name for low, high, name in CALENDAR_STEPS if low <= gap_days <= high), None)
         frequency = frequency or pd.tseries.frequencies.to_offset(pd.Timedelta(days=gap_days)).freqstr
     grid = values.set_index(index).resample(frequency).mean()
@@ -86,7 +86,7 @@ def _numeric_grid(times: pd.Series, values: pd.DataFrame) -> tuple[pd.DataFrame,
 
 def season_of(frequency: str, series: np.ndarray) -> tuple[int, str]:
     """Steps per seasonal cycle: from the frequency when it has a calendar cycle, else the highest
-    autocorrelation peak of the (linearly detrended) series, else 1 (no season)."""
+    first autocorrelation peak of the (linearly detrended) series, else 1 (no season)."""
     try:
         offset = pd.tseries.frequencies.to_offset(frequency)
         base, multiple = offset.name.split("-")[0], max(int(offset.n), 1)
@@ -102,7 +102,7 @@ def season_of(frequency: str, series: np.ndarray) -> tuple[int, str]:
 
 
 def autocorrelation_peak(series: np.ndarray) -> tuple[int, float]:
-    """(lag, autocorrelation) of the highest local peak at lag ≥ 2 above MIN_SEASON_AUTOCORRELATION, or (0, 0)."""
+    """(lag, autocorrelation) of the first local peak at lag ≥ 2 above MIN_SEASON_AUTOCORRELATION, or (0, 0)."""
     x = np.asarray(series, dtype=float)
     x = x - np.polyval(np.polyfit(np.arange(len(x)), x, 1), np.arange(len(x)))
     max_lag = min(len(x) // 3, MAX_SEASON)
@@ -113,8 +113,7 @@ def autocorrelation_peak(series: np.ndarray) -> tuple[int, float]:
              and acf[k] > MIN_SEASON_AUTOCORRELATION]
     if not peaks:
         return 0, 0.0
-    best = max(peaks, key=lambda k: acf[k])
-    return best, float(acf[best])
+    return peaks[0], float(acf[peaks[0]])  # the first peak: multiples of the cycle peak too
 
 
 def regular_time_axis(times: pd.Series, values: pd.DataFrame, where: str) -> TimeAxis:
