@@ -20,7 +20,7 @@ from automl.families import FAMILIES
 from automl.progress import NullProgress
 from automl.ranking import rank_trials
 from automl.selector import HYPERBAND_FACTOR
-from automl.search_callbacks import AnnealToBudget, DeadlineStop, TrialWatcher
+from automl.search_callbacks import AnnealToBudget, DeadlineStop, ReleaseTrialGraphs, TrialWatcher
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
 # Datasets under this size are cached decoded in memory; larger ones in a file in the run directory.
@@ -153,9 +153,10 @@ def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel |
 def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: int) -> list:
     """Early stopping on validation loss (on small validation sets accuracy moves in coarse steps and
     plateaus long before the model stops improving; Keras Tuner separately keeps each trial's best
-    epoch by the objective), and a learning rate annealed to the trial's epochs or the deadline."""
+    epoch by the objective), a learning rate annealed to the trial's epochs or the deadline, and the
+    release of the fit's traced graphs when it ends (memory stays flat across trials)."""
     return [keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True),
-            AnnealToBudget(deadline, steps_per_epoch)]
+            AnnealToBudget(deadline, steps_per_epoch), ReleaseTrialGraphs()]
 
 
 def _epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:

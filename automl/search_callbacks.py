@@ -1,4 +1,5 @@
-"""Keras callbacks the search uses: a wall-clock deadline, and per-trial timing and progress."""
+"""Keras callbacks the search uses: a wall-clock deadline, per-trial timing and progress, and releasing
+each trial's graphs."""
 
 from __future__ import annotations
 
@@ -86,6 +87,37 @@ class TrialWatcher(_Shared):
         partial.write_text(json.dumps({"seconds": self._times, "history": self._histories, "params": self._params}))
         os.replace(partial, self.log_path)
         self.progress.trial_ended(self._trial_id, elapsed)
+
+
+# TensorFlow names the gradient functions tf.custom_gradient registers in graph mode with this prefix.
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def gradient_registry() -> dict:
+    """TensorFlow's process-wide gradient registry (private: it has no public API), or {} if it moved."""
+    from tensorflow.python.framework import ops
+
+    return getattr(getattr(ops, "_gradient_registry", None), "_registry", {})
+
+
+class ReleaseTrialGraphs(keras.callbacks.Callback):
+    """Drops the gradient functions that tracing this fit registered in TensorFlow's global registry.
+
+    Each traced train step registers one (tf.distribute's all-reduce of the gradients uses
+    tf.custom_gradient) whose closure holds that step's graph, and TensorFlow never removes them: every
+    trial's graphs stayed alive after clear_session (about 5 MiB a trial; tensorflow/tensorflow#97697,
+    #27492). The names are unique to this fit and nothing differentiates an optimizer update after it
+    has been traced, so dropping them when the fit ends is safe.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.registered_before = set(gradient_registry())
+
+    def on_train_end(self, logs=None):
+        registry = gradient_registry()
+        added = [n for n in registry if n.startswith(CUSTOM_GRADIENT_PREFIX) and n not in self.registered_before]
+        for name in added:
+            del registry[name]
 
 
 class AnnealToBudget(keras.callbacks.Callback):
