@@ -147,6 +147,23 @@ def prepare_sst2(shared_data: Path, output: Path) -> Path:
     return folder
 
 
+def prepare_co2(output: Path) -> Path:
+    """co2.csv: statsmodels' Mauna Loa CO2 (weekly, 1958–2001) as monthly means (date, co2); the few
+    months with no reading stay empty for automl to interpolate. Skipped if statsmodels is absent."""
+    path = output / "co2.csv"
+    try:
+        import statsmodels.api as sm
+    except ImportError:
+        print(f"{path}: skipped (pip install statsmodels)")
+        return path
+    if not path.is_file():
+        weekly = sm.datasets.co2.load_pandas().data["co2"]
+        monthly = weekly.resample("MS").mean().rename_axis("date").reset_index()
+        monthly.to_csv(path, index=False, date_format="%Y-%m-%d")
+        print(f"{path}: {len(monthly)} months")
+    return path
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +190,7 @@ def main(argv=None) -> int:
     prepare_hymenoptera(args.shared_data, args.output)
     prepare_imdb(args.shared_data, args.output)
     prepare_sst2(args.shared_data, args.output)
+    prepare_co2(args.output)
     print(f"Datasets ready in {args.output}")
     return 0
 
