@@ -116,6 +116,10 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
     model, meta = _load(run_dir)
     if not source.exists():
         raise DataError(f"No such file or folder: '{source}'. Give an image, a folder of images or a table.")
+    if meta["task"] == "forecast":  # the steps after the table's end, not one prediction a row
+        from automl.forecast_predict import forecast_to_csv
+
+        return forecast_to_csv(model, meta, source, output or run_dir / "predictions.csv")
     if meta["modality"] == "series":
         values, frame = _series_inputs(source, meta)
         batches = (tf.constant(values[start:start + BATCH]) for start in range(0, len(values), BATCH))

@@ -204,3 +204,7 @@ def test_run_end_to_end_and_every_family_reloads_in_a_fresh_process(series_csv, 
     for model_dir, got in json.loads(done.stdout.strip().splitlines()[-1]).items():
         assert np.shape(got) == (2, 6, 1)
         np.testing.assert_allclose(got, expected[model_dir], atol=1e-4)
+    # automl predict: the 6 months after the table's last date (2009-12-01), from its last 24 steps
+    assert cli.main(["predict", str(run_dir), str(series_csv), "-o", str(tmp_path / "p.csv")]) == 0
+    predicted = pd.read_csv(tmp_path / "p.csv")
+    assert list(predicted["date"]) == [f"2010-0{m}-01" for m in range(1, 7)] and predicted["sales"].notna().all()
