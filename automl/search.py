@@ -20,7 +20,8 @@ from automl.families import FAMILIES
 from automl.progress import NullProgress
 from automl.ranking import rank_trials
 from automl.selector import HYPERBAND_FACTOR
-from automl.search_callbacks import AnnealToBudget, DeadlineStop, ReleaseTrialGraphs, TrialWatcher
+from automl.search_callbacks import (AnnealToBudget, DeadlineStop, ReleaseTrialGraphs, TrialWatcher,
+                                     fit_resumably)
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
 # Datasets under this size are cached decoded in memory; larger ones in a file in the run directory.
@@ -123,6 +124,10 @@ class FamilyHyperModel(kt.HyperModel):
         for name, value in self.plan.fixed_hyperparameters.items():
             hp.Fixed(name, value)
         return FAMILIES[self.plan.family](hp, self.profile)
+
+    def fit(self, hp, model, *args, **kwargs):
+        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial."""
+        return fit_resumably(model, *args, **kwargs)
 
 
 def _defaults_first(oracle) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
 import keras
+# Keras Tuner's per-trial best-epoch checkpoint; a resumed trial must not overwrite a better earlier epoch.
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
 
 
 class _Shared(keras.callbacks.Callback):
@@ -71,6 +74,11 @@ class TrialWatcher(_Shared):
         values = trial.hyperparameters.values if trial else {}
         self.progress.trial_started(self._trial_id, len(self.tuner.oracle.trials),
                                     {k: v for k, v in values.items() if not k.startswith("tuner/")})
+
+    def resumed(self, history: dict[str, list[float]], seconds: float) -> None:
+        """The current trial continues from a backup: its epochs and training time before the stop."""
+        self._histories[self._trial_id] = {name: list(values) for name, values in history.items()}
+        self._started -= seconds
 
     def on_epoch_end(self, epoch, logs=None):
         history = self._histories.setdefault(self._trial_id, {})
@@ -136,9 +144,17 @@ class AnnealToBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.started, self.step = time.monotonic(), 0
+        self.first_iteration = self._iterations()
         # Keras knows the steps of array inputs (a head's data doubles with flipped copies); else ours.
         steps = self.params.get("steps") or self.steps_per_epoch
         self.total_steps = max(1, self.params.get("epochs", 1) * steps)
+
+    def _iterations(self) -> int:
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Counted by the optimizer: a trial restored from its backup (EpochBackup) continues its schedule.
+        self.step = self._iterations() - self.first_iteration
 
     def on_train_batch_begin(self, batch, logs=None):
         done = self.step / self.total_steps
@@ -150,3 +166,89 @@ class AnnealToBudget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.base)
+
+
+class EpochBackup(keras.callbacks.BackupAndRestore):
+    """Backs a trial up after every epoch, so a run stopped mid-trial continues it from its last finished
+    epoch; the backup is deleted when the trial's training ends.
+
+    Keras restores the weights, the optimizer's state and the epoch; this adds the history so far and
+    brings the callbacks that judge epochs up to date with the epochs before the stop: early stopping,
+    Keras Tuner's best-epoch checkpoint (it would otherwise overwrite a better earlier epoch) and the
+    trial record. It must come last among a fit's callbacks, as the learning-rate schedule reads the
+    compiled rate before the restore replaces it with the annealed one.
+    """
+
+    def __init__(self, backup_dir: Path, initial_epoch: int, siblings: list):
+        super().__init__(str(backup_dir), double_checkpoint=True)  # a file cut mid-write falls back one epoch
+        self.history_path = Path(backup_dir) / "history.json"
+        self.initial_epoch, self.siblings = initial_epoch, siblings
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError):  # unreadable: start the trial afresh, as without a backup
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        saved = json.loads(self.history_path.read_text()) if self.history_path.exists() else {}
+        self.history, self.seconds_before = saved.get("history", {}), saved.get("seconds", 0.0)
+        self.started, self.restored = time.monotonic(), None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.restored is not None:
+            return
+        done = epoch - self.initial_epoch  # the first epoch this fit runs: after those restored
+        # The history is written before the weights, so it may hold one epoch more than was restored.
+        self.history = {name: values[:done] for name, values in self.history.items()} if done else {}
+        self.restored = {name: list(values) for name, values in self.history.items()}
+        if done:
+            self._bring_up_to_date(done)
+        else:
+            self.seconds_before = 0.0
+
+    def _bring_up_to_date(self, done: int) -> None:
+        epochs = [{name: values[i] for name, values in self.restored.items() if i < len(values)} for i in range(done)]
+        for callback in self.siblings:
+            if isinstance(callback, keras.callbacks.EarlyStopping):
+                for i, logs in enumerate(epochs):  # replayed: its patience counts the epochs before the stop
+                    callback.on_epoch_end(self.initial_epoch + i, logs)
+            elif isinstance(callback, SaveBestEpoch):
+                for logs in epochs:
+                    value = callback.objective.get_value(logs) if callback.objective.has_value(logs) else None
+                    if value is not None and callback.objective.better_than(value, callback.best_value):
+                        callback.best_value = value
+            elif isinstance(callback, TrialWatcher):
+                callback.resumed(self.restored, self.seconds_before)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.history_path.with_suffix(".partial")
+        seconds = self.seconds_before + time.monotonic() - self.started
+        partial.write_text(json.dumps({"history": self.history, "seconds": seconds}))
+        os.replace(partial, self.history_path)
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if self.restored is None:  # stopped after its last epoch, before it ended: nothing left to run
+            self.on_epoch_begin(self.params.get("epochs", self.initial_epoch))
+        super().on_train_end(logs)
+
+    def whole(self, history: keras.callbacks.History) -> keras.callbacks.History:
+        """The fit's History with the epochs run before the stop put in front (Keras Tuner scores a trial
+        by its best epoch in the History)."""
+        for name, values in (self.restored or {}).items():
+            history.history[name] = [*values, *history.history.get(name, [])]
+        return history
+
+
+def fit_resumably(model, *args, callbacks: list, **kwargs) -> keras.callbacks.History:
+    """model.fit for a Keras Tuner trial, backed up in the trial's folder after every epoch (EpochBackup).
+
+    Keras Tuner adds its best-epoch checkpoint to the callbacks; the backup goes next to it.
+    """
+    checkpoint = next((c for c in callbacks if isinstance(c, SaveBestEpoch)), None)
+    if checkpoint is None:  # not inside a tuner: nothing to resume into
+        return model.fit(*args, callbacks=callbacks, **kwargs)
+    backup = EpochBackup(Path(checkpoint.filepath).parent / "backup", kwargs.get("initial_epoch", 0), callbacks)
+    return backup.whole(model.fit(*args, callbacks=[*callbacks, backup], **kwargs))

@@ -3,6 +3,7 @@ points and resumed; no finished trial may be lost and the final artifacts must b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -132,3 +133,98 @@ def test_runs_stopped_at_random_points_resume_without_loss(tmp_path):
         assert set(finished) <= set(now)  # nothing finished earlier was dropped by a later attempt
         finished = now
     _finish_and_check(run_dir, finished, [*args, "--resume"])
+
+
+class _StopAtEpoch:
+    """A progress receiver that records every epoch it sees and, like Ctrl-C, stops the run at one."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.stop_at, self.epochs = stop_at, []
+
+    def __getattr__(self, name):  # the progress events this test ignores
+        return lambda *args, **kwargs: None
+
+    def epoch_ended(self, trial_id, epoch, epochs, logs):
+        self.epochs.append((trial_id, epoch, dict(logs)))
+        if epoch == self.stop_at:
+            raise KeyboardInterrupt
+
+
+def test_a_trial_stopped_mid_way_resumes_from_its_last_epoch(tmp_path):
+    from automl.config import load_config
+    from automl.pipeline import plan_run
+    from automl.search import search_models
+
+    config = load_config(data=str(_table(tmp_path)), run_dir=str(tmp_path / "run"), tuner="random", max_trials=1,
+                         epochs=5, patience=10, time_budget=None, batch_size=8, seed=0)
+    (tmp_path / "run").mkdir()
+    first = _StopAtEpoch(stop_at=3)  # stopped while its third epoch ends: the backup holds two epochs
+    with pytest.raises(KeyboardInterrupt):
+        search_models(*_planned(plan_run(config)), config, None, first)
+    trial_id = first.epochs[0][0]
+    assert list((tmp_path / "run" / "search").glob("trial_*/backup"))
+
+    second = _StopAtEpoch()
+    result = search_models(*_planned(plan_run(config)), config, None, second)
+    assert [(t, e) for t, e, _ in second.epochs] == [(trial_id, 3), (trial_id, 4), (trial_id, 5)]  # not from 1
+    trial = result.best_trial
+    assert trial.trial_id == trial_id and trial.epochs == 5
+    assert all(len(values) == 5 for values in trial.history.values())  # every epoch once
+    before = [logs["val_loss"] for _, _, logs in first.epochs[:2]]
+    assert trial.history["val_loss"][:2] == pytest.approx(before)  # the epochs before the stop, kept
+    assert not list((tmp_path / "run" / "search").glob("trial_*/backup"))  # deleted once the trial ended
+
+
+def _planned(stages):
+    dataset, profile, plan = stages
+    return plan, dataset, profile
+
+
+def test_a_restored_fit_continues_early_stopping_best_epoch_and_learning_rate(tmp_path):
+    """Unit level: the callbacks that judge epochs count the epochs before the stop."""
+    import keras
+    import keras_tuner as kt
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+    from automl.search_callbacks import AnnealToBudget, EpochBackup
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    class Watch(keras.callbacks.Callback):
+        def __init__(self, stop_at=None):
+            super().__init__()
+            self.stop_at, self.rates = stop_at, []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == self.stop_at:
+                raise KeyboardInterrupt
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    def trial(watch):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+        # min_delta: no epoch after the first counts as an improvement, so patience counts every epoch.
+        stopping = keras.callbacks.EarlyStopping("val_loss", patience=10, min_delta=1e9)
+        # "max": the best epoch is an early one (the loss falls), so a resumed fit must not overwrite it.
+        saver = SaveBestEpoch(kt.Objective("val_loss", "max"), str(tmp_path / "checkpoint.weights.h5"))
+        callbacks = [AnnealToBudget(None, 4), stopping, saver, watch]
+        backup = EpochBackup(tmp_path / "backup", 0, callbacks)
+        fit = model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=8, verbose=0,
+                        callbacks=[*callbacks, backup])
+        return backup.whole(fit), stopping, saver
+
+    with pytest.raises(KeyboardInterrupt):
+        trial(Watch(stop_at=2))
+    watch = Watch()
+    history, stopping, saver = trial(watch)
+    assert len(history.history["val_loss"]) == 4
+    assert stopping.wait == 3 and stopping.best == pytest.approx(history.history["val_loss"][0])
+    assert saver.best_value == pytest.approx(max(history.history["val_loss"]))
+    # The cosine schedule resumes half-way (epoch 3 of 4), not at the full rate.
+    assert watch.rates[0] == pytest.approx(0.01 * (0.02 + 0.98 * 0.5), rel=1e-3)
+    assert not (tmp_path / "backup").exists()
