@@ -180,7 +180,7 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir: Path, initial_epoch: int, siblings: list):
-        super().__init__(str(backup_dir), double_checkpoint=True)  # a file cut mid-write falls back one epoch
+        super().__init__(str(backup_dir), double_checkpoint=False)
         self.history_path = Path(backup_dir) / "history.json"
         self.initial_epoch, self.siblings = initial_epoch, siblings
 
