@@ -5,10 +5,13 @@ until the process dies. This runs `automl.run` in-process with random search (de
 2 epochs on scikit-learn's breast_cancer table), samples RSS after every trial, and fails (exit 1)
 when it grows by 10 % or more from the end of warm-up to the end of the search.
 
-Known result (Keras 3.x on TensorFlow 2.x, CPU): memory grows by about 7 MiB per trial even though Keras
-Tuner calls keras.backend.clear_session() before each build. A plain build/compile/fit/clear_session
-loop without automl shows the same (about 4 MiB and 22 TensorFlow FuncGraphs kept per fit), the upstream
-bug keras-team/keras#17458; the sure fix is training trials in child processes.
+What grew (measured with glibc's mallinfo2 and gc object counts between trials): not freed-but-kept
+heap (malloc_trim returned about 10 MiB once) but live graphs: about 12,000 more Python objects
+(operations, tensors) and 5 MiB more heap in use after every trial. Each traced train step registers
+a tf.custom_gradient function (tf.distribute's all-reduce of the gradients) in TensorFlow's
+process-wide gradient registry, and its closure holds the whole graph; clear_session does not remove
+it (tensorflow/tensorflow#97697, #27492). automl's search drops the functions a trial registered when
+its training ends (automl.search_callbacks.ReleaseTrialGraphs).
 
     python benchmarks/memory_check.py [--trials 50] [--epochs 2] [--warmup 5] [--data example:breast_cancer]
 """
@@ -16,6 +19,7 @@ bug keras-team/keras#17458; the sure fix is training trials in child processes.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import sys
@@ -40,12 +44,29 @@ def resident_mib() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def heap_mib() -> tuple[float, float] | None:
+    """glibc's heap in use and free-but-kept, in MiB (None off glibc 2.33+). Growth in use is live
+    memory; RSS growth with flat use is fragmentation, which malloc_trim would give back."""
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return info.uordblks / 2**20, info.fordblks / 2**20
+
+
 class MemoryProgress:
     """A progress receiver (see automl.progress.NullProgress) that samples RSS after each trial."""
 
-    def __init__(self):
+    def __init__(self, detail: bool = False):
         self.samples: list[tuple[str, float]] = []
-        self.started = time.monotonic()
+        self.started, self.detail = time.monotonic(), detail
 
     def stage(self, name, detail=""):
         pass
@@ -64,7 +85,10 @@ class MemoryProgress:
         self.samples.append((trial_id, resident_mib()))
         count = len(self.samples)
         if count % 5 == 0:
-            print(f"  trial {count:3d}: RSS {self.samples[-1][1]:7.1f} MiB "
+            heap = heap_mib() if self.detail else None
+            extra = (f"; Python objects {len(gc.get_objects()):,}" if self.detail else "") + (
+                f"; heap in use {heap[0]:.1f} MiB, free {heap[1]:.1f} MiB" if heap else "")
+            print(f"  trial {count:3d}: RSS {self.samples[-1][1]:7.1f} MiB{extra} "
                   f"({time.monotonic() - self.started:5.0f} s)", flush=True)
 
 
@@ -74,6 +98,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=5, help="trials before the baseline sample")
     parser.add_argument("--data", default="example:breast_cancer")
+    parser.add_argument("--detail", action="store_true",
+                        help="also print live Python objects and glibc's heap (tells a leak from fragmentation)")
     args = parser.parse_args(argv)
 
     from automl.config import load_config
@@ -82,7 +108,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="automl-memory-") as folder:
         config = load_config(data=args.data, run_dir=str(Path(folder) / "run"), tuner="random",
                              max_trials=args.trials, epochs=args.epochs, time_budget=None, batch_size=32)
-        progress = MemoryProgress()
+        progress = MemoryProgress(args.detail)
         start_rss = resident_mib()
         started = time.monotonic()
         result = run(config, progress)
