@@ -1,7 +1,8 @@
 """Search stage: Keras Tuner over the chosen family within trial and wall-clock budgets.
 
-Tuner state lives in RUN_DIR/search so an interrupted run can resume; the best trial's best epoch
-(early stopping restores it) is the model that goes on to diagnosis and export.
+Tuner state lives in RUN_DIR/search so an interrupted run can resume (the interrupted trial from its
+last finished epoch, backed up in search/trial_*/backup); the best trial's best epoch (early stopping
+restores it) is the model that goes on to diagnosis and export.
 """
 
 from __future__ import annotations
