@@ -6,12 +6,12 @@ until the process dies. This runs `automl.run` in-process with random search (de
 when it grows by 10 % or more from the end of warm-up to the end of the search.
 
 What grew (measured with glibc's mallinfo2 and gc object counts between trials): not freed-but-kept
-heap (malloc_trim returned about 10 MiB once) but live graphs: about 12,000 more Python objects
-(operations, tensors) and 5 MiB more heap in use after every trial. Each traced train step registers
-a tf.custom_gradient function (tf.distribute's all-reduce of the gradients) in TensorFlow's
-process-wide gradient registry, and its closure holds the whole graph; clear_session does not remove
-it (tensorflow/tensorflow#97697, #27492). automl's search drops the functions a trial registered when
-its training ends (automl.search_callbacks.ReleaseTrialGraphs).
+heap (with malloc_trim after every trial, RSS still rose 7 MiB a trial) but live graphs: about 12,000
+more Python objects (operations, tensors) and 5 MiB more heap in use after every trial. Each traced
+train step registers a tf.custom_gradient function (tf.distribute's all-reduce of the gradients) in
+TensorFlow's process-wide gradient registry, and its closure holds the whole graph; clear_session
+does not remove it (tensorflow/tensorflow#97697, #27492). automl's search drops the functions a trial
+registered when its training ends (automl.search_callbacks.ReleaseTrialGraphs).
 
     python benchmarks/memory_check.py [--trials 50] [--epochs 2] [--warmup 5] [--data example:breast_cancer]
 """
