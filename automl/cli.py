@@ -248,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         output = args.__dict__.get("output") or "RUN_DIR"
-        errors.print(f"\nInterrupted. Finished trials are kept and the interrupted one continues from its last finished "
-                     f"epoch (the transfer family's fine-tuning restarts); continue with: automl run --resume {shlex.quote(output)}")
+        errors.print("\nInterrupted. Finished trials are kept and the interrupted one continues from its last "
+                     "finished epoch (the transfer family's fine-tuning restarts); continue with: "
+                     f"automl run --resume {shlex.quote(output)}")
         return 128 + stopped.get("signal", signal.SIGINT)
     finally:
         stopped["restore"]()
