@@ -128,6 +128,22 @@ def test_parquet_and_split_files(table_csv, tmp_path, config_for):
     assert dataset.test.size == 15 and dataset.train.size + dataset.val.size == 45
 
 
+def test_glue_layout_dev_is_validation_and_an_unlabelled_test_is_refused(table_csv, tmp_path, config_for):
+    """GLUE's folders (SST-2: train.tsv, dev.tsv, and a test.tsv without labels) as people download them;
+    with train + dev only, dev is the held-out test split (as for train/ + val/ image folders)."""
+    frame = pd.read_csv(table_csv)
+    folder = tmp_path / "glue"
+    folder.mkdir()
+    frame.iloc[:40].to_csv(folder / "train.tsv", sep="\t", index=False)
+    frame.iloc[40:50].to_csv(folder / "dev.tsv", sep="\t", index=False)
+    frame.iloc[50:].drop(columns="label").to_csv(folder / "test.tsv", sep="\t", index=False)
+    with pytest.raises(DataError, match="test table has no target column 'label'.*unlabelled test table"):
+        load_dataset(config_for(folder))
+    (folder / "test.tsv").unlink()
+    dataset = load_dataset(config_for(folder))
+    assert dataset.test.size == 10 and dataset.train.size + dataset.val.size == 40
+
+
 def test_npz_images_with_official_test_split(tmp_path, config_for):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, (40, 12, 12), dtype=np.uint8)

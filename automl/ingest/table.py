@@ -25,12 +25,16 @@ def is_table_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in TABLE_EXTENSIONS
 
 
+# File stems read as splits; "dev" is how GLUE and most NLP datasets name their validation file.
+SPLIT_FILE_STEMS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
+
+
 def table_split_files(root: Path) -> dict[str, Path]:
-    """train.csv (+ val.csv / valid.csv / validation.csv, test.csv) inside a folder, if present."""
+    """train.csv (+ val.csv / valid.csv / validation.csv / dev.csv, test.csv) inside a folder, if present."""
     found = {}
     for path in sorted(root.iterdir()):
         stem = path.stem.lower()
-        split = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}.get(stem)
+        split = SPLIT_FILE_STEMS.get(stem)
         if split and is_table_file(path):
             found[split] = path
     return found if "train" in found else {}
@@ -154,11 +158,16 @@ def load_table(path: Path, config) -> Dataset:
 
 def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str, notes=()) -> Dataset:
     """Builds a Dataset from raw frames keyed "all" or "train"/"val"/"test"."""
-    target, announced = choose_target(next(iter(frames.values())), config.target, where)
+    # The target is guessed from the training table: a test file may hold no labels at all.
+    target, announced = choose_target(frames.get("train", next(iter(frames.values()))), config.target, where)
     notes = list(notes) + ([announced] if announced else [])
     for split, frame in frames.items():
         if target not in frame.columns:
-            raise DataError(f"The {split} table has no target column {target!r}. Give every split the same columns.")
+            unlabelled = (" An unlabelled test table cannot score the model: move it out of the folder (the "
+                          "validation table, else part of the training table, then becomes the test split) or use a "
+                          "labelled one.") if split == "test" else ""
+            raise DataError(f"The {split} table has no target column {target!r}; its columns are "
+                            f"{', '.join(map(str, frame.columns))}. Give every split the same columns.{unlabelled}")
         absent = frame[target].isna() | frame[target].isin([np.inf, -np.inf])  # ±inf: no usable value either
         if absent.any():
             notes.append(f"Dropped {int(absent.sum())} {split} rows with no (finite) value in the target column {target!r}.")
