@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from automl.config import FAMILY_CHOICES, MODALITY_CHOICES, TUNERS
 from automl.errors import AutomlError
 
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
@@ -48,10 +49,9 @@ def _data_flags(parser) -> None:
                                                 f".npz (x, y), tfds:NAME, or {EXAMPLES}")
     parser.add_argument("--target", help="target column of a table (default: a column named label/target/class/y, else the last)")
     parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
-    parser.add_argument("--family", choices=["auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer",
-                                             "series_cnn", "series_rnn", "series_transformer"],
+    parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="{" + ",".join(FAMILY_CHOICES) + "}",
                         help="force a family (default: auto)")
-    parser.add_argument("--modality", choices=["auto", "table", "series"],
+    parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
     parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--time-budget", help="wall-clock budget for the whole run: 90s, 10m, 1h (default 10m)")
     run.add_argument("--epochs", type=_positive_int, help="most epochs per trial (default 20)")
     run.add_argument("--batch-size", type=_positive_int, help="batch size (default 64)")
-    run.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], help="search strategy (default hyperband)")
+    run.add_argument("--tuner", choices=TUNERS, help="search strategy (default hyperband)")
     run.add_argument("--output", "-o", help="run directory (default reports/<data-name>-<timestamp>/)")
     run.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                      help="continue an interrupted run (in --output, or the RUN_DIR given here)")
@@ -144,6 +144,7 @@ def _print_plan(console, profile, plan) -> None:
 
 def _run(args, console, started: float) -> int:
     from automl.cli_progress import RichProgress, format_seconds
+    from automl.modalities import task_named
     from automl.pipeline import run
 
     config = _config(args)
@@ -153,11 +154,8 @@ def _run(args, console, started: float) -> int:
         result = run(config, progress, command=command, started=started)
     finally:
         progress.close()
-    metrics, diagnosis = result.diagnostics.metrics["test"], result.diagnostics
-    score = (f"test accuracy {metrics['accuracy']:.2%} (majority baseline {diagnosis.baseline['accuracy']:.2%})"
-             if "accuracy" in metrics else
-             f"test MASE {metrics['mase']:.3f} (seasonal naive {diagnosis.baseline['mase']:.3f}), MAE {metrics['mae']:.4g}"
-             if "mase" in metrics else f"test MAE {metrics['mae']:.4g}, R² {metrics['r2']:.3f}")
+    diagnosis = result.diagnostics
+    score = task_named(diagnosis.task).score_sentence(diagnosis.metrics["test"], diagnosis.baseline)
     console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
                   f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
                   f"→ {result.report.html}", highlight=False)
@@ -189,7 +187,7 @@ def _report(args, console, started: float) -> int:
 
 
 def _export(args, console, started: float) -> int:
-    from automl.measure import export_more
+    from automl.pipeline import export_more
 
     for item in export_more(Path(args.run_dir), args.format):
         if item.error:

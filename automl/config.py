@@ -7,14 +7,18 @@ import difflib
 import re
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from automl.errors import ConfigError
+from automl.families import FAMILIES
 
-PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
+# The named presets ship inside the package: pyproject.toml maps the repository's pipelines/ folder
+# to the `automl.pipelines` package, so an editable and a wheel install read the same files.
+PRESETS_PACKAGE = "automl.pipelines"
 TUNERS = ("hyperband", "random", "bayesian")
-FAMILY_CHOICES = ("auto", "cnn", "transfer", "mlp", "ngram", "rnn", "transformer",
-                  "series_cnn", "series_rnn", "series_transformer")
+FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
 # How a table is read: "auto" detects series rows (t0..tN columns); the others force a reading.
 MODALITY_CHOICES = ("auto", "table", "series")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
@@ -167,14 +171,20 @@ def _check_keys(keys, where: str) -> None:
             raise ConfigError(f"Unknown key {key!r} in {where}.{hint}")
 
 
-def resolve_preset(preset: str | Path) -> Path:
-    """A preset is a path to a TOML file or the name of one in pipelines/ (e.g. "quick")."""
+def preset_names() -> list[str]:
+    """The names of the presets shipped with the package (pipelines/*.toml), sorted."""
+    return sorted(entry.name.removesuffix(".toml") for entry in resources.files(PRESETS_PACKAGE).iterdir()
+                  if entry.name.endswith(".toml") and entry.is_file())
+
+
+def resolve_preset(preset: str | Path) -> Path | Traversable:
+    """A preset is a path to a TOML file or the name of one shipped in pipelines/ (e.g. "quick")."""
     path = Path(preset)
     if path.suffix != ".toml":
-        path = PIPELINES_DIR / f"{preset}.toml"
+        path = resources.files(PRESETS_PACKAGE) / f"{preset}.toml"
     if not path.is_file():
-        names = sorted(p.stem for p in PIPELINES_DIR.glob("*.toml"))
-        raise ConfigError(f"No pipeline preset {str(preset)!r}. Give a .toml file or one of: {', '.join(names)}.")
+        names = ", ".join(preset_names())
+        raise ConfigError(f"No pipeline preset {str(preset)!r}. Give a .toml file or one of: {names}.")
     return path
 
 

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
 from automl.config import RunConfig
-from automl.diagnostics import Diagnostics, best_epoch_of, diagnose
-from automl.evaluate import predict_splits, sample_inputs
-from automl.export import ExportResult, export_model
-from automl.forecast_diagnostics import diagnose_forecast
+from automl.diagnose import diagnose
+from automl.errors import DataError
+from automl.export import PARITY_SAMPLES, SAMPLES_FILE, FormatExport, add_formats, export_model, load_samples, measure_run
 from automl.ingest import Dataset, load_dataset
-from automl.measure import measure_run
-from automl.profiler import Profile, profile_dataset
+from automl.modalities.batching import sample_inputs
+from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
-from automl.report import ReportPaths, write_report
+from automl.report import RunResult, load_state, write_report
 from automl.rundir import prepare_run_dir, record_run
-from automl.search import SearchResult, search_models
-from automl.selector import Plan, choose_family
+from automl.search import search_models
+from automl.select import Plan, choose_family
 
-@dataclass(frozen=True)
-class RunResult:
-    config: RunConfig
-    profile: Profile
-    plan: Plan
-    search: SearchResult
-    diagnostics: Diagnostics
-    export: ExportResult
-    report: ReportPaths
-    seconds: float
+__all__ = ["run", "plan_run", "export_more", "RunResult"]
 
 
 def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
@@ -46,28 +36,44 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
     """Ingest, profile, select, search, diagnose, export and report one dataset.
 
     Args:
+        progress: Receives stage and search events (see automl.progress.NullProgress).
+        command: The command line that started the run, for the report's reproduce block.
         started: time.monotonic() when the user's command began (the budget counts from there).
     """
-    progress = progress or NullProgress()
-    start = started or time.monotonic()
+    progress, start = progress or NullProgress(), started or time.monotonic()
     deadline = start + config.time_budget if config.time_budget else None
     config = prepare_run_dir(config)
     progress.stage("ingest", config.data)
     dataset, profile, plan = plan_run(config)
     record_run(config, dataset.fingerprint)
     progress.stage("search", f"{plan.family} family, {plan.tuner} tuner")
-    result = search_models(plan, dataset, profile, config, deadline, progress)
+    search = search_models(plan, dataset, profile, config, deadline, progress)
     progress.stage("diagnose")
-    outputs = predict_splits(result.model, dataset, profile, config.batch_size)
-    labels = {name: split.labels for name, split in dataset.splits().items()}
-    best_epoch = best_epoch_of(result.best_trial.history, result.objective)
-    diagnosis = (diagnose_forecast(dataset.forecast, outputs, best_epoch) if profile.task == "forecast" else
-                 diagnose(profile.task, profile.class_names, labels, outputs, profile.target_mean, best_epoch))
+    diagnosis = diagnose(search, dataset, profile, config.batch_size)
     progress.stage("export")
-    samples = sample_inputs(dataset, profile, 64)
-    export = export_model(result.model, profile, samples, Path(config.run_dir))
-    measurements = measure_run(result, dataset, profile, plan, config, outputs["test"], samples, export, deadline)
+    samples = sample_inputs(dataset, profile, PARITY_SAMPLES)
+    export = export_model(search.model, profile, samples, Path(config.run_dir))
+    measurements = measure_run(search, profile, plan, config, samples, export, deadline)
+    result = RunResult(config, profile, plan, search, diagnosis, export, measurements, command)
     progress.stage("report")
-    report = write_report(Path(config.run_dir), config, profile, plan, result, diagnosis, export, command,
-                          measurements)
-    return RunResult(config, profile, plan, result, diagnosis, export, report, time.monotonic() - start)
+    report = write_report(result)
+    return dataclasses.replace(result, report=report, seconds=time.monotonic() - start)
+
+
+def export_more(run_dir: Path, group: str) -> tuple[FormatExport, ...]:
+    """`automl export`: converts a finished run's model.keras to more formats (export.FORMAT_GROUPS), checks
+    each on the kept held-out samples, and writes the report again with them.
+
+    Raises:
+        DataError: RUN_DIR is not a finished run (no model.keras, kept samples or report state).
+    """
+    run_dir = Path(run_dir)
+    missing = [name for name in ("model.keras", SAMPLES_FILE) if not (run_dir / name).is_file()]
+    if missing:
+        raise DataError(f"'{run_dir}' has no {' or '.join(missing)}. Expected the directory of a run finished "
+                        "by `automl run`.")
+    result = load_state(run_dir)
+    model = keras.models.load_model(run_dir / "model.keras")
+    measurements, added = add_formats(model, load_samples(run_dir), result.measurements, run_dir, group)
+    write_report(dataclasses.replace(result, measurements=measurements), run_dir)
+    return added

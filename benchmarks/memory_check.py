@@ -11,7 +11,7 @@ more Python objects (operations, tensors) and 5 MiB more heap in use after every
 train step registers a tf.custom_gradient function (tf.distribute's all-reduce of the gradients) in
 TensorFlow's process-wide gradient registry, and its closure holds the whole graph; clear_session
 does not remove it (tensorflow/tensorflow#97697, #27492). automl's search drops the functions a trial
-registered when its training ends (automl.search_callbacks.ReleaseTrialGraphs).
+registered when its training ends (automl.search.callbacks.ReleaseTrialGraphs).
 
     python benchmarks/memory_check.py [--trials 50] [--epochs 2] [--warmup 5] [--data example:breast_cancer]
 """

@@ -9,32 +9,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+from helpers import make_image_folder
 
 from automl.config import load_config
 
 FAST = dict(max_trials=1, epochs=2, time_budget=None, batch_size=8, tuner="random")
-
-
-def write_image(path, value: int, size=(16, 16), mode="RGB", seed=0):
-    """A noisy image around one brightness: dark and bright classes are separable by mean pixel."""
-    rng = np.random.default_rng(seed)
-    height, width = size
-    pixels = np.clip(rng.normal(value, 20, (height, width, 3)), 0, 255).astype(np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    image = image.convert(mode) if mode != "RGB" else image
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-    return path
-
-
-def make_image_folder(root, per_class=8, classes=("bright", "dark"), sizes=((16, 16),), modes=("RGB",)):
-    values = {"bright": 210, "dark": 40, "mid": 125}
-    for c, name in enumerate(classes):
-        for i in range(per_class):
-            size, mode = sizes[i % len(sizes)], modes[i % len(modes)]
-            write_image(root / name / f"{name}_{i}.png", values[name], size, mode, seed=c * 100 + i)
-    return root
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from automl.cli import main
 from automl.errors import AutomlError, DataError
 from automl.ingest import load_dataset
 from automl.pipeline import plan_run
-from conftest import make_image_folder, write_image
+from helpers import make_image_folder, write_image
 
 
 def _png_bytes(value=128, size=(16, 16), mode="RGB") -> bytes:

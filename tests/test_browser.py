@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl.calibration import calibrate
-from automl.measure import Measurements
+from automl.diagnose.calibration import calibrate
+from automl.export.measure import Measurements
 from automl.report import write_report
-from automl.report.gallery import GalleryItem, thumbnail
-from test_report import EVIL_CLASS, _classification
+from automl.diagnose.gallery import GalleryItem
+from automl.modalities.thumbnails import thumbnail
+from helpers import EVIL_CLASS, _classification, write_run_report
 
 EVIL_TEXT = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -50,8 +51,9 @@ def _planted_report(run_dir: Path) -> Path:
     gallery = (GalleryItem(0, EVIL_CLASS, "cats", 0.97, image=thumbnail(rng.integers(0, 255, (32, 32, 3)))),
                GalleryItem(1, "dogs", EVIL_CLASS, 0.91, text=EVIL_TEXT),
                GalleryItem(2, "cats", "dogs", 0.88, fields=((EVIL_TEXT, EVIL_TEXT), ("x1", "3.5"))))
-    return write_report(run_dir, config, profile, plan, result, diagnosis, export, "automl run x",
-                        Measurements(gallery=gallery)).html
+    diagnosis = dataclasses.replace(diagnosis, gallery=gallery)
+    return write_run_report(run_dir, config, profile, plan, result, diagnosis, export, "automl run x",
+                            Measurements()).html
 
 
 async def _drive(websocket_url: str, page: Path) -> dict:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from automl.cli import main
-from conftest import make_image_folder, write_image
+from helpers import make_image_folder, write_image
 
 TINY = ["--max-trials", "1", "--epochs", "2", "--batch-size", "8", "--time-budget", "none", "--tuner", "random"]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from automl.diagnostics import best_epoch_of, diagnose
+from automl.diagnose import best_epoch_of, diagnose_predictions
 
 
 def _one_hot(labels, n, confidence=0.9):
@@ -23,7 +23,7 @@ def _run(train_right, val_right, classes=2):
         wrong = int(len(predicted) * (1 - fraction))
         predicted[:wrong] = (predicted[:wrong] + 1) % classes
         outputs[split] = _one_hot(predicted, classes)
-    return diagnose("classification", [str(i) for i in range(classes)], labels, outputs, 0.0, 3)
+    return diagnose_predictions("classification", [str(i) for i in range(classes)], labels, outputs, 0.0, 3)
 
 
 def test_memorised_training_data_is_overfitting():
@@ -47,7 +47,7 @@ def test_regression_verdicts_and_baseline():
     rng = np.random.default_rng(0)
     targets = {s: rng.normal(size=100) for s in ("train", "val", "test")}
     outputs = {"train": targets["train"], "val": targets["val"] * 0.2, "test": targets["test"] * 0.2}
-    result = diagnose("regression", (), targets, outputs, 0.0, 1)
+    result = diagnose_predictions("regression", (), targets, outputs, 0.0, 1)
     assert result.verdict == "overfitting" and result.metrics["train"]["r2"] == 1.0
     assert result.baseline["rmse"] > result.metrics["test"]["rmse"]
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from automl.ensemble import average_models, select_members, validation_loss
+from automl.search.ensemble import average_models, select_members, validation_loss
 
 
 def test_members_are_added_only_while_validation_loss_falls():

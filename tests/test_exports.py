@@ -11,12 +11,12 @@ import pytest
 
 from automl.cli import main
 from automl.errors import DataError
-from automl.export_formats import PARITY_LIMITS, export_format
-from automl.latency import measure_latency
-from automl.measure import Measurements, load_samples, save_samples
+from automl.export.formats import PARITY_LIMITS, export_format
+from automl.export.latency import measure_latency
+from automl.export.measure import Measurements, load_samples, save_samples
 from automl.report import rewrite_report, write_report
 from automl.report.state import load_state
-from test_report import EVIL_CLASS, _classification
+from helpers import EVIL_CLASS, _classification, write_run_report
 
 
 def _image_model() -> keras.Model:
@@ -35,7 +35,7 @@ def finished_run(tmp_path_factory):
     model.save(run_dir / "model.keras")
     samples = np.random.default_rng(0).integers(0, 255, (8, 16, 16, 3)).astype(np.uint8)
     save_samples(samples, run_dir)
-    write_report(run_dir, *_classification(run_dir), "automl run data/pets", Measurements())
+    write_run_report(run_dir, *_classification(run_dir), "automl run data/pets", Measurements())
     return run_dir, model, samples
 
 
@@ -51,9 +51,9 @@ def test_report_state_round_trips(finished_run):
     run_dir, _, _ = finished_run
     state = load_state(run_dir)
     config, profile, plan, result, diagnosis, export = _classification(run_dir)
-    assert state["profile"] == profile and state["plan"] == plan and state["diagnosis"] == diagnosis
-    assert state["result"].trials == result.trials and state["result"].model is None
-    assert state["export"] == export and state["config"] == config
+    assert state.profile == profile and state.plan == plan and state.diagnostics == diagnosis
+    assert state.search.trials == result.trials and state.search.model is None
+    assert state.export == export and state.config == config and state.command == "automl run data/pets"
 
 
 def test_report_command_regenerates_without_retraining(finished_run, capsys):
@@ -74,6 +74,9 @@ def test_report_command_on_a_folder_without_a_run_is_one_clear_error(tmp_path, c
     error = capsys.readouterr().err
     assert "No report_state.json" in error and "automl run" in error and "Traceback" not in error
     with pytest.raises(DataError, match="not part of automl"):
+        (tmp_path / "report_state.json").write_text(json.dumps({"version": 2, "run": {"__type__": "os.system"}}))
+        load_state(tmp_path)
+    with pytest.raises(DataError, match="lacks part of the run"):
         (tmp_path / "report_state.json").write_text(json.dumps({"version": 1, "x": {"__type__": "os.system"}}))
         load_state(tmp_path)
 
@@ -98,7 +101,7 @@ def test_export_command_adds_onnx_to_the_report(finished_run, capsys):
 
 
 def test_a_failing_conversion_is_reported_not_raised(tmp_path, monkeypatch):
-    import automl.export_formats as formats
+    import automl.export.formats as formats
 
     def unsupported(model, variant):
         raise RuntimeError("op Foo is neither a custom op nor a flex op\nmore detail")

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from automl.export import export_model
+from automl.export.savedmodel import export_model
 from automl.families import FAMILIES, MODALITIES
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.search import batched
+from automl.profile.profiler import profile_dataset
+from automl.modalities.batching import batched
 
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys

@@ -4,7 +4,7 @@ import pytest
 
 from automl.errors import DataError
 from automl.ingest import load_dataset
-from conftest import make_image_folder, write_image
+from helpers import make_image_folder, write_image
 
 
 def test_image_folder_is_split_stratified_and_streamed(image_folder, config_for):

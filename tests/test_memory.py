@@ -9,8 +9,9 @@ import keras
 import numpy as np
 from tensorflow.python.framework.func_graph import FuncGraph
 
-from automl.search import training_callbacks
-from automl.search_callbacks import CUSTOM_GRADIENT_PREFIX, ReleaseTrialGraphs, gradient_registry
+from automl.search.tuner import training_callbacks
+from automl.search._compat import CUSTOM_GRADIENT_PREFIX, gradient_registry
+from automl.search.callbacks import ReleaseTrialGraphs
 
 
 def _fit_like_a_trial(callbacks: list) -> None:

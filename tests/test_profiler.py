@@ -4,8 +4,8 @@ import pytest
 
 from automl.errors import DataError
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from conftest import make_image_folder
+from automl.profile.profiler import profile_dataset
+from helpers import make_image_folder
 
 
 def _status(profile, name):

@@ -10,101 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl.columns import ColumnInput, ColumnProfile
+from automl.profile.columns import ColumnInput, ColumnProfile
 from automl.config import RunConfig
-from automl.diagnostics import ClassMetrics, Diagnostics
-from automl.export import ExportResult
+from automl.diagnose import ClassMetrics, Diagnostics
+from automl.export.savedmodel import ExportResult
 from automl.ingest.dataset import SkippedFile
-from automl.profiler import Guardrail, ImageInputs, Profile
-from automl.report import ReportPaths, plots, write_report
+from automl.profile.profiler import Guardrail, ImageInputs, Profile
+from automl.report import ReportPaths, plots
 from automl.search import SearchResult, TrialRecord
-from automl.selector import Plan
+from automl.select import Plan
+from helpers import (EVIL_CLASS, EVIL_PATH, _classification, _export, _history, _regression, _search, _trials,
+                     write_run_report)
 
-EVIL_CLASS = "<script>alert(1)</script>"
-EVIL_PATH = "cats/<img src=x onerror=alert(1)>.jpg"
 SECTIONS = ("Data and guardrails", "Plan", "Leaderboard", "Learning curves", "Test metrics",
             "Confusion matrix", "Calibration", "Worst mistakes", "Verdict", "Export", "Inference latency", "Reproduce")
 CLASSIFICATION_ONLY = ("Confusion matrix", "Calibration", "Worst mistakes")
-
-
-def _history(epochs: int, metric: str) -> dict:
-    return {"loss": [1.0 / (e + 1) for e in range(epochs)], "val_loss": [1.1 / (e + 1) + 0.01 * e for e in range(epochs)],
-            metric: [0.5 + 0.04 * e for e in range(epochs)], f"val_{metric}": [0.48 + 0.035 * e for e in range(epochs)]}
-
-
-def _trials(count: int, metric: str, higher_better: bool) -> tuple[TrialRecord, ...]:
-    trials = []
-    for i in range(count):
-        score = 0.6 + 0.3 * ((i * 7) % count) / max(count, 1)
-        trials.append(TrialRecord(
-            trial_id=f"{i:04d}", hyperparameters={"units": 32 * (i % 4 + 1), "learning_rate": 10 ** -(2 + i % 3),
-                                                  "tuner/epochs": 4, "tuner/initial_epoch": 0, "tuner/bracket": 1},
-            score=score if higher_better else 1 - score, status="COMPLETED", epochs=4, params=1234 + i,
-            seconds=1.234 * (i + 1), history=_history(4, metric)))
-    trials.append(TrialRecord("failed", {"units": 8}, None, "FAILED", 0, 0, 0.1, {}))
-    return tuple(trials)
-
-
-def _search(count: int, metric: str, objective: str, higher_better: bool) -> SearchResult:
-    trials = _trials(count, metric, higher_better)
-    best = (max if higher_better else min)((t for t in trials if t.score is not None), key=lambda t: t.score)
-    return SearchResult(model=None, best_trial_id=best.trial_id, best_hyperparameters=dict(best.hyperparameters),
-                        trials=trials, objective=objective, tuner="hyperband", stopped_because="max_trials", seconds=42.25)
-
-
-def _export(run_dir: Path) -> ExportResult:
-    return ExportResult(run_dir / "model", run_dir / "model.keras", run_dir / "model" / "metadata.json",
-                        3.2e-7, 64, 2_500_000)
-
-
-def _classification(run_dir: Path, num_trials: int = 3, num_classes: int = 3):
-    names = ("cats", "dogs", EVIL_CLASS) + tuple(f"class{i}" for i in range(num_classes - 3))
-    config = RunConfig(data="data/pets", run_dir=str(run_dir), seed=7)
-    profile = Profile(
-        name="pets", modality="image", task="classification", class_names=names,
-        split_sizes={"train": 70, "val": 15, "test": 15},
-        class_counts={s: tuple(n for _ in names) for s, n in (("train", 20), ("val", 5), ("test", 5))},
-        imbalance_ratio=1.0, class_weight=None, facts=(("Source", "data/pets"), ("Task", "classification")),
-        guardrails=(Guardrail("Class balance", "Passed", "Balanced."), Guardrail("Image size", "Done", "Resized."),
-                    Guardrail("Unreadable files", "Alerted", "60 files were skipped.")),
-        skipped=(SkippedFile(EVIL_PATH, "not an image"),)
-        + tuple(SkippedFile(f"dogs/bad{i}.jpg", "truncated") for i in range(59)),
-        image_inputs=ImageInputs(32, 32, 3))
-    plan = Plan("cnn", "Images → a CNN.", "classification", "Classification: 3 classes.", "hyperband", 10, 600.0, 20)
-    result = _search(num_trials, "accuracy", "val_accuracy", higher_better=True)
-    diagnosis = Diagnostics(
-        task="classification", metrics={"train": {"accuracy": 0.99, "loss": 0.05}, "val": {"accuracy": 0.95, "loss": 0.2},
-                                        "test": {"accuracy": 0.984, "loss": 0.1}},
-        baseline={"accuracy": 0.34}, best_epoch=3, gap=0.04, verdict="ok", verdict_reason="Train and val are close.",
-        fixes=(), confusion=tuple(tuple(5 if r == c else 0 for c in range(len(names))) for r in range(len(names))),
-        per_class=tuple(ClassMetrics(n, 0.9, 0.8, 0.85, 5) for n in names))
-    return config, profile, plan, result, diagnosis, _export(run_dir)
-
-
-def _regression(run_dir: Path):
-    config = RunConfig(data="data/houses.csv", run_dir=str(run_dir), target="price")
-    columns = (ColumnProfile("area", "numeric", 0.1, 50, "feature"),
-               ColumnProfile("id", "integer", 0.0, 40, "dropped", "ID-like"),
-               ColumnProfile("<b>city</b>", "categorical", 0.0, 3, "feature"))
-    profile = Profile(
-        name="houses", modality="table", task="regression", class_names=(), split_sizes={"train": 28, "val": 6, "test": 6},
-        class_counts={}, imbalance_ratio=1.0, class_weight=None, facts=(("Source", "data/houses.csv"),),
-        guardrails=(Guardrail("Missing values", "Done", "Filled."),), columns=columns,
-        column_inputs=(ColumnInput("area", "area", "numeric", 80.0, 4.0, 75.0),
-                       ColumnInput("<b>city</b>", "b_city_b", "categorical", vocabulary=("Paris", "Lyon"))))
-    plan = Plan("mlp", "A table → an MLP.", "regression", "Regression: numeric target.", "random", 5, None, 10)
-    result = _search(3, "mae", "val_loss", higher_better=False)
-    metrics = {s: {"mae": 1.5, "rmse": 2.0, "r2": 0.8} for s in ("train", "val", "test")}
-    diagnosis = Diagnostics("regression", metrics, {"mae": 5.0, "rmse": 6.0, "r2": 0.0}, 2, 0.01, "underfitting",
-                            "Train R² 0.400 is below 0.5.", ("Give the search more time or epochs.",))
-    return config, profile, plan, result, diagnosis, _export(run_dir)
 
 
 @pytest.fixture(scope="module")
 def classification_report(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     inputs = _classification(run_dir)
-    paths = write_report(run_dir, *inputs, "automl run data/pets --seed 7")
+    paths = write_run_report(run_dir, *inputs, "automl run data/pets --seed 7")
     return paths, paths.html.read_text(encoding="utf-8"), inputs
 
 
@@ -186,7 +113,7 @@ def test_summary_json_matches_inputs(classification_report):
 
 
 def test_regression_report(tmp_path):
-    paths = write_report(tmp_path, *_regression(tmp_path), "")
+    paths = write_run_report(tmp_path, *_regression(tmp_path), "")
     html = paths.html.read_text(encoding="utf-8")
     headings = re.findall(r"<h2>(.*?)</h2>", html)
     assert headings == [s for s in SECTIONS if s not in CLASSIFICATION_ONLY]
@@ -201,7 +128,7 @@ def test_regression_report(tmp_path):
 
 def test_regression_leaderboard_ranks_lowest_loss_first(tmp_path):
     inputs = _regression(tmp_path)
-    html = write_report(tmp_path, *inputs).html.read_text(encoding="utf-8")
+    html = write_run_report(tmp_path, *inputs).html.read_text(encoding="utf-8")
     leaderboard = html.split('<section id="leaderboard">')[1]
     first_row = re.search(r"<td class=\"num\">1\b.*?</tr>", leaderboard, re.S).group(0)
     assert f"<code>{inputs[3].best_trial_id}</code>" in first_row
@@ -209,13 +136,13 @@ def test_regression_leaderboard_ranks_lowest_loss_first(tmp_path):
 
 def test_reads_fingerprint_from_run_json(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"fingerprint": "abc123def"}))
-    paths = write_report(tmp_path, *_classification(tmp_path), "automl run x")
+    paths = write_run_report(tmp_path, *_classification(tmp_path), "automl run x")
     assert "abc123def" in paths.html.read_text(encoding="utf-8")
     assert json.loads(paths.summary.read_text())["fingerprint"] == "abc123def"
 
 
 def test_large_search_and_many_classes_stay_small(tmp_path):
-    paths = write_report(tmp_path, *_classification(tmp_path, num_trials=100, num_classes=60), "automl run x")
+    paths = write_run_report(tmp_path, *_classification(tmp_path, num_trials=100, num_classes=60), "automl run x")
     html = paths.html.read_text(encoding="utf-8")
     assert paths.html.stat().st_size < 3_000_000
     assert html.count('<tr class="best">') == 1
@@ -228,7 +155,7 @@ def test_numpy_values_and_nan_become_plain_json(tmp_path):
                                                         for s in ("train", "val", "test")})
     nan_trial = dataclasses.replace(result.trials[0], score=float("nan"), hyperparameters={"units": np.int64(8)})
     result = dataclasses.replace(result, trials=(nan_trial,) + result.trials[1:])
-    paths = write_report(tmp_path, config, profile, plan, result, diagnosis, export)
+    paths = write_run_report(tmp_path, config, profile, plan, result, diagnosis, export)
     summary = json.loads(paths.summary.read_text(), parse_constant=pytest.fail)  # NaN would call parse_constant
     assert summary["metrics"]["test"] == {"accuracy": 0.5, "loss": None}
     assert summary["trials"][0]["score"] is None and summary["trials"][0]["hyperparameters"] == {"units": 8}
@@ -243,11 +170,12 @@ def test_tex_like_class_names_plot_as_written():
 
 def _measured(run_dir: Path, num_trials: int = 3):
     """The classification inputs plus measurements, calibration and a gallery, as a run would make them."""
-    from automl.calibration import calibrate
-    from automl.export_formats import FormatExport
-    from automl.latency import Latency
-    from automl.measure import Measurements, TrialCost
-    from automl.report.gallery import GalleryItem, thumbnail
+    from automl.diagnose.calibration import calibrate
+    from automl.export.formats import FormatExport
+    from automl.export.latency import Latency
+    from automl.export.measure import Measurements, TrialCost
+    from automl.diagnose.gallery import GalleryItem
+    from automl.modalities.thumbnails import thumbnail
 
     config, profile, plan, result, diagnosis, export = _classification(run_dir, num_trials=num_trials)
     rng = np.random.default_rng(0)
@@ -259,13 +187,14 @@ def _measured(run_dir: Path, num_trials: int = 3):
     formats = (FormatExport("tflite-float32", run_dir / "formats" / "model-float32.tflite", 123_456, 3e-8, 1.0, 64, 1.5,
                             Latency(0.5, 0.7, 0.9, 100, 64, 5000.0)),
                FormatExport("onnx", None, 0, None, None, 0, 0.2, error="ValueError: no <LookupTable> kernel"))
-    measurements = Measurements(Latency(2.0, 3.5, 4.25, 150, 64, 1234.5), costs, formats, gallery, 3.0)
+    diagnosis = dataclasses.replace(diagnosis, gallery=gallery)
+    measurements = Measurements(Latency(2.0, 3.5, 4.25, 150, 64, 1234.5), costs, formats, 3.0)
     return (config, profile, plan, result, diagnosis, export), measurements
 
 
 def test_new_sections_show_calibration_gallery_latency_and_formats(tmp_path):
     inputs, measurements = _measured(tmp_path)
-    html = write_report(tmp_path, *inputs, "automl run x", measurements).html.read_text(encoding="utf-8")
+    html = write_run_report(tmp_path, *inputs, "automl run x", measurements).html.read_text(encoding="utf-8")
     calibration = html.split('<section id="calibration">')[1].split("</section>")[0]
     assert "Expected calibration error" in calibration and 'src="data:image/png;base64,' in calibration
     mistakes = html.split('<section id="mistakes">')[1].split("</section>")[0]
@@ -288,7 +217,8 @@ def test_thumbnails_are_downscaled_and_mistakes_ordered_by_confidence():
 
     from PIL import Image
 
-    from automl.report.gallery import THUMBNAIL_SIDE, thumbnail, worst_mistakes
+    from automl.diagnose.gallery import worst_mistakes
+    from automl.modalities.thumbnails import THUMBNAIL_SIDE, thumbnail
 
     uri = thumbnail(np.zeros((500, 250, 1)))
     image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
@@ -298,7 +228,7 @@ def test_thumbnails_are_downscaled_and_mistakes_ordered_by_confidence():
 
 
 def test_calibration_of_a_perfectly_calibrated_and_an_overconfident_model():
-    from automl.calibration import calibrate
+    from automl.diagnose.calibration import calibrate
 
     confident_right = calibrate([0, 1, 0, 1], np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]))
     assert confident_right.ece == 0.0 and confident_right.bins[-1].count == 4
@@ -310,9 +240,9 @@ def test_hundred_trial_report_renders_fast_and_small(tmp_path):
     import time
 
     inputs, measurements = _measured(tmp_path, num_trials=100)
-    write_report(tmp_path, *inputs, "automl run x", measurements)  # warms Jinja and matplotlib
+    write_run_report(tmp_path, *inputs, "automl run x", measurements)  # warms Jinja and matplotlib
     start = time.perf_counter()
-    paths = write_report(tmp_path, *inputs, "automl run x", measurements)
+    paths = write_run_report(tmp_path, *inputs, "automl run x", measurements)
     seconds = time.perf_counter() - start
     html = paths.html.read_text(encoding="utf-8")
     assert len(re.findall(r'<div class="multiple( best)?">', html)) == 101 and html.count("<polyline") >= 200

@@ -184,9 +184,9 @@ def test_a_restored_fit_continues_early_stopping_best_epoch_and_learning_rate(tm
     """Unit level: the callbacks that judge epochs count the epochs before the stop."""
     import keras
     import keras_tuner as kt
-    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+    from automl.search._compat import SaveBestEpoch
 
-    from automl.search_callbacks import AnnealToBudget, EpochBackup
+    from automl.search.callbacks import AnnealToBudget, EpochBackup
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")

@@ -5,10 +5,10 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
+from automl.profile.profiler import profile_dataset
 from automl.search import search_models
-from automl.selector import choose_family
-from conftest import make_image_folder
+from automl.select import choose_family
+from helpers import make_image_folder
 
 
 def _stages(config):
@@ -30,11 +30,16 @@ def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv
     assert not any(key.startswith("tuner/") for key in best.hyperparameters)
 
 
-def test_the_first_trial_uses_the_family_defaults(table_csv, config_for, tmp_path):
-    config = config_for(table_csv, max_trials=1)
+@pytest.mark.parametrize("tuner", ["hyperband", "random", "bayesian"])
+def test_the_first_trial_uses_the_family_defaults(table_csv, config_for, tuner, tmp_path):
+    """Every tuner's oracle picks its first trial through populate_space (automl.search._compat)."""
+    config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)  # Hyperband: 2 epochs, 2 first trials
     (tmp_path / "run").mkdir()
     result = search_models(*_stages(config), config)
-    assert result.trials[0].hyperparameters == {"units": 128, "layers": 2, "dropout": 0.2, "learning_rate": 1e-3}
+    defaults = {"units": 128, "layers": 2, "dropout": 0.2, "learning_rate": 1e-3}
+    assert [t.trial_id for t in result.trials] == ["0", "1"]
+    assert result.trials[0].hyperparameters == defaults
+    assert result.trials[1].hyperparameters != defaults  # only the first: the search still explores
 
 
 def test_the_deadline_stops_the_search_with_a_trained_model(tmp_path, config_for):
@@ -76,7 +81,7 @@ def test_the_learning_rate_anneals_to_the_end_of_the_epochs_and_is_restored():
     import keras
     import numpy as np
 
-    from automl.search_callbacks import AnnealToBudget
+    from automl.search.callbacks import AnnealToBudget
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.SGD(0.1), "mse")
@@ -93,7 +98,7 @@ def test_the_learning_rate_follows_the_clock_when_the_deadline_comes_first():
     import keras
     import numpy as np
 
-    from automl.search_callbacks import AnnealToBudget
+    from automl.search.callbacks import AnnealToBudget
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.SGD(0.1), "mse")

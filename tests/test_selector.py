@@ -2,8 +2,8 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.selector import choose_family
+from automl.profile.profiler import profile_dataset
+from automl.select import choose_family
 
 
 def test_images_get_a_cnn_with_a_reason(image_folder, config_for):
@@ -29,7 +29,7 @@ def test_a_forced_family_must_fit_the_data(table_csv, config_for):
 def test_hyperband_trial_count_matches_keras_tuner(epochs):
     import keras_tuner as kt
 
-    from automl.selector import hyperband_trials
+    from automl.select import hyperband_trials
 
     oracle = kt.oracles.HyperbandOracle(objective=kt.Objective("val_loss", "min"), max_epochs=epochs, factor=3)
     expected = sum(oracle._get_size(b, r) for b in range(oracle._get_num_brackets()) for r in range(b + 1))

@@ -47,8 +47,8 @@ import pytest
 from automl import cli
 from automl.errors import ConfigError, DataError
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.selector import choose_family
+from automl.profile.profiler import profile_dataset
+from automl.select import choose_family
 
 
 def aeon_data(name: str) -> Path:

@@ -15,8 +15,8 @@ import pytest
 from automl import cli
 from automl.errors import ConfigError, DataError
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.selector import choose_family
+from automl.profile.profiler import profile_dataset
+from automl.select import choose_family
 
 WORDS = {"pos": ["good", "great", "fine", "lovely"], "neg": ["bad", "awful", "poor", "dull"]}
 NOISE = ["the", "a", "movie", "film", "plot", "was", "and", "it", "acting", "story"]
@@ -182,7 +182,7 @@ def test_run_and_predict_on_a_tsv(text_tsv, tmp_path, capsys):
 def test_non_ascii_texts_are_kept_for_later_exports(tmp_path):
     import tensorflow as tf
 
-    from automl.measure import load_samples, save_samples
+    from automl.export.measure import load_samples, save_samples
 
     texts = ["héllo wörld — ça va", "plain", "日本語のレビュー"]
     save_samples(tf.constant(texts), tmp_path)  # tf.string holds UTF-8 bytes

@@ -9,9 +9,9 @@ import pytest
 from automl.errors import ConfigError
 from automl.families.transfer import available_backbones, backbone_for_file
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.selector import choose_family
-from conftest import make_image_folder
+from automl.profile.profiler import profile_dataset
+from automl.select import choose_family
+from helpers import make_image_folder
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "keras-weights" / "mobilenet_2_5_224_tf_no_top.h5"
 needs_weights = pytest.mark.skipif(not WEIGHTS.exists(), reason=f"real weights not found at {WEIGHTS}")

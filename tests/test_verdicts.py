@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.diagnostics import diagnose
+from automl.diagnose import diagnose_predictions
 from automl.ingest import load_dataset
-from automl.profiler import profile_dataset
-from automl.ranking import ACCURACY_TOLERANCE, choice_note, rank_trials, trial_overfits
+from automl.profile.profiler import profile_dataset
+from automl.search.ranking import ACCURACY_TOLERANCE, choice_note, rank_trials, trial_overfits
 from automl.search import TrialRecord
-from conftest import make_image_folder
+from helpers import make_image_folder
 
 CLASSES = ("a", "b")
 
@@ -38,7 +38,7 @@ def _fit_and_diagnose(make_xy, hidden_units: int, epochs: int, learning_rate: fl
               shuffle=False, verbose=0)
     outputs = {name: model.predict(x, verbose=0) for name, (x, _) in splits.items()}
     labels = {name: y for name, (_, y) in splits.items()}
-    return diagnose("classification", CLASSES, labels, outputs, 0.0, epochs)
+    return diagnose_predictions("classification", CLASSES, labels, outputs, 0.0, epochs)
 
 
 def random_labels(rng):

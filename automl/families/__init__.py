@@ -1,22 +1,39 @@
 """Families: each builds a compiled Keras model from Keras Tuner hyperparameters and a Profile.
 
-FAMILIES is the one extension point; every entry must pass tests/test_families.py (the contract).
+FAMILIES is the one list of families (the selector, config validation and the CLI read it) and the
+one extension point: a new family is one module with `build_model(hp, profile)`, one entry here, and
+it must pass tests/families/test_contract.py. Modules are imported when a family is first built, so
+reading the list (for `--help` or config checks) does not load TensorFlow.
 """
 
-from automl.families import cnn, mlp, ngram, rnn, series_cnn, series_rnn, series_transformer, transfer, transformer
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family's module (under automl.families) and the kind of data it takes."""
+
+    module: str
+    modality: str
+
+    def __call__(self, hp, profile):
+        """Builds the compiled model: the module's build_model(hp, profile)."""
+        return importlib.import_module(f"automl.families.{self.module}").build_model(hp, profile)
+
 
 FAMILIES = {
-    "cnn": cnn.build_model,
-    "transfer": transfer.build_model,
-    "mlp": mlp.build_model,
-    "ngram": ngram.build_model,
-    "rnn": rnn.build_model,
-    "transformer": transformer.build_model,
-    "series_cnn": series_cnn.build_model,
-    "series_rnn": series_rnn.build_model,
-    "series_transformer": series_transformer.build_model,
+    "cnn": Family("cnn", "image"),
+    "transfer": Family("transfer", "image"),
+    "mlp": Family("mlp", "table"),
+    "ngram": Family("ngram", "text"),
+    "rnn": Family("rnn", "text"),
+    "transformer": Family("transformer", "text"),
+    "series_cnn": Family("series_cnn", "series"),
+    "series_rnn": Family("series_rnn", "series"),
+    "series_transformer": Family("series_transformer", "series"),
 }
-# Which data each family can take, for the selector and for --family checks.
-MODALITIES = {"cnn": "image", "transfer": "image", "mlp": "table",
-              "ngram": "text", "rnn": "text", "transformer": "text",
-              "series_cnn": "series", "series_rnn": "series", "series_transformer": "series"}
+# Which data each family can take (read from FAMILIES).
+MODALITIES = {name: family.modality for name, family in FAMILIES.items()}

@@ -1,4 +1,5 @@
-"""Shared pieces of every family: the output head and compilation (loss and metrics by task)."""
+"""Shared pieces of every family: the output head and compilation (from the task object), and the
+forecast wrapper that starts every forecasting model from the seasonal-naive forecast."""
 
 from __future__ import annotations
 
@@ -6,27 +7,18 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from automl.modalities import task_named
+
 
 def output_head(x, profile):
-    """Class probabilities (softmax); one value rescaled to the target's units for regression; or, for a
-    forecast, [horizon, targets] changes from the window's last value, rescaled to the targets' units."""
-    if profile.task == "forecast":
-        spec = profile.forecast_inputs
-        targets = len(spec.target_columns)
-        # Zeros: the untrained forecast adds nothing to anchored_forecast's seasonal-naive start.
-        x = layers.Dense(spec.horizon * targets, kernel_initializer="zeros", name="normalised_forecast")(x)
-        x = layers.Reshape((spec.horizon, targets))(x)
-        return layers.Normalization(axis=-1, mean=[0.0] * targets, variance=[s * s for s in spec.delta_std],
-                                    invert=True, name="forecast_change")(x)
-    if profile.task == "regression":
-        x = layers.Dense(1, name="normalised_prediction")(x)
-        return layers.Rescaling(scale=profile.target_std, offset=profile.target_mean, name="prediction")(x)
-    return layers.Dense(profile.num_classes, activation="softmax", name="probabilities")(x)
+    """The task's head: class probabilities (softmax); one value in the target's units (regression); or
+    [horizon, targets] changes from the window's last value in the targets' units (forecast)."""
+    return task_named(profile.task).output_head(x, profile)
 
 
 def compile_model(model: keras.Model, hp, profile) -> keras.Model:
     """Adam with a tuned learning rate; cross-entropy + accuracy, or MSE + MAE for regression and forecasts."""
-    if profile.task == "forecast":
+    if profile.task == "forecast":  # the only task whose model is wrapped: see anchored_forecast
         model = anchored_forecast(model, profile)
     return compile_for_task(model, profile, hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=1e-3))
 
@@ -63,9 +55,5 @@ def seasonal_naive_kernel(spec) -> np.ndarray:
 
 
 def compile_for_task(model: keras.Model, profile, learning_rate: float) -> keras.Model:
-    if profile.task in ("regression", "forecast"):
-        model.compile(keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
-    else:
-        model.compile(keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-    return model
+    """Adam at learning_rate with the task's loss and metrics."""
+    return task_named(profile.task).compile(model, learning_rate)

@@ -136,7 +136,7 @@ def freeze_all_but_top(backbone, fine_tune_layers: int) -> None:
 def build_model(hp, profile) -> keras.Model:
     """Backbone (frozen but for its last `fine_tune_layers`) → global pooling → head, end to end.
 
-    The search normally trains the head on cached features instead (automl.transfer_search); this
+    The search normally trains the head on cached features instead (automl.search.transfer); this
     whole-network model is what `cache_features = false` searches, and what the contract tests.
     """
     available = available_backbones()

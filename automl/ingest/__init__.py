@@ -8,15 +8,20 @@ from pathlib import Path
 
 from automl.errors import DataError
 from automl.ingest.arrays import load_npz
-from automl.ingest.dataset import Dataset, Split
-from automl.ingest.forecast import load_forecast
-from automl.ingest.images import load_image_folder, looks_like_image_folder
-from automl.ingest.series import is_series_file, load_series_files, series_split_files
-from automl.ingest.table import is_table_file, load_table, table_split_files
-from automl.ingest.text import load_text_folder, looks_like_text_folder
+from automl.ingest.dataset import SPLITS, Dataset, SkippedFile, Split
+from automl.ingest.examples import write_example
+from automl.ingest.forecast import ForecastInputs, load_forecast
+from automl.ingest.images import decode_file, is_image_file, load_image_folder, looks_like_image_folder
+from automl.ingest.series import is_series_file, load_series_files, pad_series, read_ts, series_split_files
+from automl.ingest.table import column_arrays, is_numeric_column, is_table_file, load_table, read_table, table_split_files
+from automl.ingest.text import decode_text, is_text_file, load_text_folder, looks_like_text_folder
 from automl.ingest.tfds_source import load_tfds
+from automl.ingest.time_axis import regular_time_axis
 
-__all__ = ["Dataset", "Split", "load_dataset", "describe_layouts"]
+__all__ = ["Dataset", "Split", "SPLITS", "SkippedFile", "ForecastInputs", "load_dataset", "describe_layouts",
+           # Readers shared with `automl predict` (new files are read by the training rules) and profiling:
+           "decode_file", "is_image_file", "decode_text", "is_text_file", "is_table_file", "read_table",
+           "column_arrays", "is_numeric_column", "is_series_file", "read_ts", "pad_series", "regular_time_axis"]
 
 
 def describe_layouts(data: str) -> str:
@@ -33,8 +38,6 @@ def load_dataset(config) -> Dataset:
     if config.data.startswith("tfds:"):
         return load_tfds(config.data[len("tfds:"):], config)
     if config.data.startswith("example:"):
-        from automl.examples import write_example
-
         folder = Path(config.run_dir) / "example-data" if config.run_dir else Path(tempfile.mkdtemp(prefix="automl-"))
         path = write_example(config.data[len("example:"):], folder)
         return load_dataset(dataclasses.replace(config, data=str(path)))

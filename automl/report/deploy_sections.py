@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from automl.export_formats import PARITY_LIMITS
-from automl.ranking import choice_note, rank_trials, trial_overfits
+from automl.export import PARITY_LIMITS
 from automl.report.plots import main_metric as main_metric_of
 from automl.report.sections import fmt_metric, fmt_seconds
+from automl.search import choice_note, rank_trials, trial_overfits
 
 SPARK_WIDTH, SPARK_HEIGHT = 120, 36
 
@@ -99,8 +99,8 @@ def phase_rows(result) -> list[dict]:
             for p in getattr(result, "phases", ())]
 
 
-def gallery_rows(measurements) -> list:
-    return list(measurements.gallery) if measurements else []
+def gallery_rows(diagnosis) -> list:
+    return list(getattr(diagnosis, "gallery", ()))
 
 
 def ranked_ids(result) -> list[str]:
@@ -115,14 +115,14 @@ def deployment_context(result, diagnosis, measurements, run_dir, relative) -> di
             "choice": choice_sentence(result), "phases": phase_rows(result),
             "calibration": diagnosis.calibration, "calibration_rows": calibration_rows(diagnosis.calibration),
             "reliability": plots.reliability_diagram(diagnosis.calibration),
-            "gallery": gallery_rows(measurements), "formats": format_rows(measurements, run_dir, relative),
+            "gallery": gallery_rows(diagnosis), "formats": format_rows(measurements, run_dir, relative),
             "latency": latency_rows(measurements.latency if measurements else None),
             "measured": measurements is not None}
 
 
 def summary_extras(result, diagnosis, measurements) -> dict:
     """The newer sections' figures for summary.json (gallery thumbnails left out: they are in the HTML)."""
-    gallery = [{k: v for k, v in vars(item).items() if k != "image"} for item in gallery_rows(measurements)]
+    gallery = [{k: v for k, v in vars(item).items() if k != "image"} for item in gallery_rows(diagnosis)]
     return {"calibration": diagnosis.calibration, "ranking": choice_sentence(result),
             "ranked_trial_ids": ranked_ids(result), "phases": getattr(result, "phases", ()),
             "latency": measurements.latency if measurements else None,

@@ -129,7 +129,7 @@ def reliability_diagram(calibration) -> str | None:
     """Accuracy against mean confidence per confidence bin, with the diagonal of perfect calibration.
 
     Args:
-        calibration: An automl.calibration.Calibration.
+        calibration: An automl.diagnose.calibration.Calibration.
 
     Returns:
         A `data:image/png;base64,...` URI, or None when there are no bins.

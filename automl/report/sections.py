@@ -9,7 +9,8 @@ import math
 import os
 from pathlib import Path
 
-from automl.ranking import rank_trials
+from automl.modalities import modality_of, task_named
+from automl.search import rank_trials
 
 # Longer lists are cut in the HTML (summary.json keeps them whole): a page of thousands of rows
 # is not read, only scrolled.
@@ -65,8 +66,7 @@ def metric_label(name: str) -> str:
 def headline(diagnosis) -> list[tuple[str, str]]:
     """The test numbers for the header: accuracy, or MAE, RMSE and R² for regression."""
     test = diagnosis.metrics.get("test", {})
-    names = {"classification": ("accuracy",), "forecast": ("mase", "mae", "rmse")}.get(diagnosis.task,
-                                                                                    ("mae", "rmse", "r2"))
+    names = task_named(diagnosis.task).headline
     return [(f"Test {metric_label(n)}", fmt_metric(n, test[n])) for n in names if n in test]
 
 
@@ -126,8 +126,7 @@ def metrics_table(diagnosis) -> dict:
     """Columns are metric names; rows are train, val, test and the test baseline."""
     names = list(dict.fromkeys(n for split in diagnosis.metrics.values() for n in split))
     rows = [(split, [fmt_metric(n, values.get(n)) for n in names]) for split, values in diagnosis.metrics.items()]
-    label = "baseline (test)" + {"classification": ": majority class", "forecast": ": seasonal naive"}.get(
-        diagnosis.task, ": training mean")
+    label = f"baseline (test): {task_named(diagnosis.task).baseline_name}"
     rows.append((label, [fmt_metric(n, diagnosis.baseline.get(n)) for n in names]))
     return {"columns": [metric_label(n) for n in names], "rows": rows}
 
@@ -139,11 +138,7 @@ def per_class_rows(diagnosis) -> tuple[list[dict], int]:
 
 
 def gap_text(diagnosis) -> str:
-    if diagnosis.task == "classification":
-        return f"{100 * diagnosis.gap:.2f} percentage points (train minus validation accuracy)"
-    if diagnosis.task == "forecast":
-        return f"{diagnosis.gap:.3f} (validation minus train MASE)"
-    return f"{diagnosis.gap:.3f} (train minus validation R²)"
+    return task_named(diagnosis.task).gap_text(diagnosis.gap)
 
 
 def relative(path, run_dir: Path) -> str:
@@ -154,33 +149,13 @@ def relative(path, run_dir: Path) -> str:
         return str(path)
 
 
-def _example_value(column) -> str:
-    if column.kind == "numeric":
-        return f"tf.constant([{float(f'{column.mean:.4g}')!r}])"  # a float literal: the input is float32
-    return f"tf.constant([{(column.vocabulary[0] if column.vocabulary else '')!r}])"
-
-
 def load_example(profile, model_dir: str) -> str:
     """Five lines of Python that load the SavedModel and call its `serve` endpoint on raw input."""
-    shape = profile.image_inputs
-    if shape is not None:
-        inputs = (f"inputs = tf.zeros([1, {shape.height}, {shape.width}, {shape.channels}], tf.uint8)"
-                  "  # raw pixels, any size")
-    elif getattr(profile, "series_inputs", None) is not None:
-        spec = profile.series_inputs
-        inputs = (f"inputs = tf.zeros([1, {spec.length}, {spec.channels}], tf.float32)"
-                  "  # raw series; NaN pads shorter ones")
-    elif profile.column_inputs:
-        shown = profile.column_inputs[:3]
-        items = ", ".join(f"{c.key!r}: {_example_value(c)}" for c in shown)
-        more = len(profile.column_inputs) - len(shown)
-        inputs = "inputs = {" + items + "}" + (f"  # and the {more} other columns in metadata.json" if more else "")
-    else:
-        inputs = "inputs = ...  # raw examples, as described in metadata.json"
-    output = {"regression": "prediction", "forecast": "forecast"}.get(profile.task, "predicted_class")
+    output = task_named(profile.task).outputs[-1]  # predicted_class, prediction or forecast
     return "\n".join(["import tensorflow as tf",
                       f"model = tf.saved_model.load({model_dir!r})  # from the run directory",
-                      inputs, "outputs = model.serve(inputs)", f"print(outputs[{output!r}])"])
+                      modality_of(profile).example_input(profile), "outputs = model.serve(inputs)",
+                      f"print(outputs[{output!r}])"])
 
 
 def ensemble_sentence(result) -> str:

@@ -19,7 +19,21 @@ import numpy as np
 from automl.errors import DataError
 
 STATE_FILE = "report_state.json"
-STATE_VERSION = 1
+# Version 2 keeps one RunResult under "run"; version 1 (before the stage packages) kept its parts side by
+# side under older module names, and is read through OLD_MODULES and _from_version_1.
+STATE_VERSION = 2
+# Where version 1's dataclasses live now (exact module names; their classes kept their names).
+OLD_MODULES = {
+    "automl.profiler": "automl.profile.profiler", "automl.columns": "automl.profile.columns",
+    "automl.text_profile": "automl.profile.text", "automl.series_profile": "automl.profile.series",
+    "automl.forecast_profile": "automl.profile.forecast", "automl.selector": "automl.select",
+    "automl.search": "automl.search.result", "automl.ensemble": "automl.search.ensemble",
+    "automl.diagnostics": "automl.diagnose.result", "automl.forecast_diagnostics": "automl.diagnose.result",
+    "automl.calibration": "automl.diagnose.calibration", "automl.forecast_metrics": "automl.diagnose.forecast_metrics",
+    "automl.export": "automl.export.savedmodel", "automl.export_formats": "automl.export.formats",
+    "automl.latency": "automl.export.latency", "automl.measure": "automl.export.measure",
+    "automl.report.gallery": "automl.diagnose.gallery",
+}
 TYPE, TUPLE, PATH, PAIRS = "__type__", "__tuple__", "__path__", "__pairs__"
 
 
@@ -48,8 +62,9 @@ def _encode(value):
     return None  # models and other live objects are not part of the state
 
 
-def _dataclass_type(name: str):
+def _dataclass_type(name: str, renamed: dict):
     module, _, qualname = name.rpartition(".")
+    module = renamed.get(module, module)
     if not (module == "automl" or module.startswith("automl.")):
         raise DataError(f"The report state names the type '{name}', which is not part of automl. "
                         "Regenerate it with `automl run`.")
@@ -60,36 +75,48 @@ def _dataclass_type(name: str):
     return cls
 
 
-def _decode(value):
+def _decode(value, renamed: dict):
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, renamed) for v in value]
     if not isinstance(value, dict):
         return value
     if TYPE in value:
-        cls = _dataclass_type(value[TYPE])
+        cls = _dataclass_type(value[TYPE], renamed)
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: _decode(v) for k, v in value.items() if k in known})
+        return cls(**{k: _decode(v, renamed) for k, v in value.items() if k in known})
     if TUPLE in value:
-        return tuple(_decode(v) for v in value[TUPLE])
+        return tuple(_decode(v, renamed) for v in value[TUPLE])
     if PATH in value:
         return Path(value[PATH])
     if PAIRS in value:
-        return {_decode(k): _decode(v) for k, v in value[PAIRS]}
+        return {_decode(k, renamed): _decode(v, renamed) for k, v in value[PAIRS]}
     if "__float__" in value:
         return float(value["__float__"])
-    return {k: _decode(v) for k, v in value.items()}
+    return {k: _decode(v, renamed) for k, v in value.items()}
 
 
-def save_state(run_dir: Path, **objects) -> Path:
-    """Writes the report's inputs (config, profile, plan, search result without its model, …)."""
+def save_state(run_dir: Path, run) -> Path:
+    """Writes the run (config, profile, plan, search result without its model, …) as JSON."""
     path = Path(run_dir) / STATE_FILE
-    state = {"version": STATE_VERSION, **{name: _encode(obj) for name, obj in objects.items()}}
+    kept = dataclasses.replace(run, search=dataclasses.replace(run.search, model=None), report=None)
+    state = {"version": STATE_VERSION, "run": _encode(kept)}
     path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
     return path
 
 
-def load_state(run_dir: Path) -> dict:
-    """The objects save_state wrote, rebuilt.
+def _from_version_1(state: dict) -> dict:
+    """Version 1's parts as one RunResult; its gallery moves from the measurements to the diagnosis."""
+    measurements, diagnosis = state.get("measurements"), dict(state["diagnosis"])
+    if isinstance(measurements, dict) and "gallery" in measurements:
+        measurements = dict(measurements)
+        diagnosis["gallery"] = measurements.pop("gallery")
+    return {TYPE: "automl.report.run_result.RunResult", "config": state["config"], "profile": state["profile"],
+            "plan": state["plan"], "search": state["result"], "diagnostics": diagnosis, "export": state["export"],
+            "measurements": measurements, "command": state.get("command") or ""}
+
+
+def load_state(run_dir: Path):
+    """The RunResult save_state wrote (or an older version's state, converted), without a model.
 
     Raises:
         DataError: The directory holds no report state, or one this version cannot read.
@@ -102,7 +129,13 @@ def load_state(run_dir: Path) -> dict:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"'{path}' is not valid JSON ({error}). Regenerate the run with `automl run`.") from None
-    if state.get("version") != STATE_VERSION:
-        raise DataError(f"'{path}' has state version {state.get('version')!r}; this automl reads version "
+    version = state.get("version") if isinstance(state, dict) else None
+    parts = ("config", "profile", "plan", "result", "diagnosis", "export") if version == 1 else ("run",)
+    if version in (1, STATE_VERSION) and not all(isinstance(state.get(part), dict) for part in parts):
+        raise DataError(f"'{path}' lacks part of the run ({', '.join(parts)}). Regenerate it with `automl run`.")
+    if version == 1:
+        return _decode(_from_version_1(state), OLD_MODULES)
+    if version != STATE_VERSION:
+        raise DataError(f"'{path}' has state version {version!r}; this automl reads versions 1 and "
                         f"{STATE_VERSION}. Regenerate the run with `automl run`.")
-    return {name: _decode(value) for name, value in state.items() if name != "version"}
+    return _decode(state["run"], {})

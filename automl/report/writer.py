@@ -8,25 +8,19 @@ import json
 import math
 import platform
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import jinja2
 
 from automl.report import deploy_sections, forecast_section, plots, sections
-from automl.report.state import save_state
+from automl.report.run_result import ReportPaths, RunResult
+from automl.report.state import load_state, save_state
 
 TEMPLATE = "template.html.j2"
 # Distribution names to report, with the alternatives a platform may install them under.
 VERSIONED_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"), "keras": ("keras",),
                       "keras_tuner": ("keras-tuner",), "numpy": ("numpy",), "pandas": ("pandas",)}
-
-
-@dataclass(frozen=True)
-class ReportPaths:
-    html: Path
-    summary: Path
 
 
 def package_versions() -> dict[str, str]:
@@ -75,9 +69,11 @@ def _trial_dict(trial) -> dict:
             "seconds": trial.seconds, "history": trial.history}
 
 
-def build_summary(config, profile, plan, result, diagnosis, export, command: str, run_dir: Path,
-                  measurements=None) -> dict:
+def build_summary(run: RunResult, run_dir: Path) -> dict:
     """Everything report.html states, as a JSON-serialisable dict (summary.json)."""
+    config, profile, plan, result, diagnosis, export = (run.config, run.profile, run.plan, run.search,
+                                                         run.diagnostics, run.export)
+    command, measurements = run.command, run.measurements
     summary = {
         "task": diagnosis.task, "family": plan.family, "reason": plan.reason, "dataset": profile.name,
         "metrics": diagnosis.metrics, "baseline": diagnosis.baseline, "best_epoch": diagnosis.best_epoch,
@@ -129,9 +125,11 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
             "per_class": per_class, "per_class_more": per_class_more, "gap": sections.gap_text(diagnosis)}
 
 
-def build_context(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str,
-                  measurements=None) -> dict:
+def build_context(run: RunResult, run_dir: Path) -> dict:
     """The template's variables: formatted rows, plots as data URIs, and the reproduce block."""
+    config, profile, plan, result, diagnosis, export = (run.config, run.profile, run.plan, run.search,
+                                                         run.diagnostics, run.export)
+    command, measurements = run.command, run.measurements
     return {
         "dataset": profile.name, "task": diagnosis.task, "family": plan.family, "plan": plan,
         "budget": sections.fmt_budget(plan.time_budget), "headline": sections.headline(diagnosis),
@@ -152,29 +150,25 @@ def render_html(context: dict) -> str:
     return environment.get_template(TEMPLATE).render(context)
 
 
-def write_report(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str = "",
-                 measurements=None) -> ReportPaths:
-    """Writes RUN_DIR/report.html and RUN_DIR/summary.json for one finished run.
+def write_report(run: RunResult, run_dir: Path | None = None) -> ReportPaths:
+    """Writes report.html and summary.json for one finished run, and keeps the run in report_state.json.
 
     Args:
-        run_dir: The run directory; both files go there and paths in them are shown relative to it.
-        config, profile, plan, result, diagnosis, export: The objects the earlier stages returned.
-        command: The exact command line that started the run ("" when called from Python).
-        measurements: Latency, trial costs, extra formats and the gallery (automl.measure), if measured.
+        run: What the stages returned.
+        run_dir: Where to write (default: the run's own directory); paths in the report are shown relative
+            to it.
 
     Returns:
         The paths of the two files written.
     """
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir or run.config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(html=run_dir / "report.html", summary=run_dir / "summary.json")
     # Kept first, so `automl report RUN_DIR` can redo this call even if rendering fails.
-    save_state(run_dir, config=config, profile=profile, plan=plan, result=dataclasses.replace(result, model=None),
-               diagnosis=diagnosis, export=export, command=command, measurements=measurements)
-    summary = build_summary(config, profile, plan, result, diagnosis, export, command, run_dir, measurements)
+    save_state(run_dir, run)
+    summary = build_summary(run, run_dir)
     paths.summary.write_text(json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    context = build_context(run_dir, config, profile, plan, result, diagnosis, export, command, measurements)
-    paths.html.write_text(render_html(context), encoding="utf-8")
+    paths.html.write_text(render_html(build_context(run, run_dir)), encoding="utf-8")
     return paths
 
 
@@ -184,8 +178,4 @@ def rewrite_report(run_dir: Path) -> ReportPaths:
     Raises:
         DataError: The directory holds no readable report state.
     """
-    from automl.report.state import load_state
-
-    state = load_state(Path(run_dir))
-    return write_report(Path(run_dir), state["config"], state["profile"], state["plan"], state["result"],
-                        state["diagnosis"], state["export"], state.get("command") or "", state.get("measurements"))
+    return write_report(load_state(Path(run_dir)), Path(run_dir))

@@ -1,0 +1,13 @@
+"""Diagnose stage: the final model's predictions per split → metrics, baseline, verdict → Diagnostics.
+
+`stage` predicts and picks the judge by task; `verdict` judges classification and regression,
+`forecast` forecasts (against naive baselines), `calibration` the test probabilities, and `gallery`
+picks the test examples worth showing. `result` holds the types.
+"""
+
+from automl.diagnose.result import ClassMetrics, Diagnostics, ForecastComparison
+from automl.diagnose.stage import diagnose
+from automl.diagnose.verdict import best_epoch_of, diagnose_predictions
+
+__all__ = ["diagnose", "Diagnostics", "ClassMetrics", "ForecastComparison", "best_epoch_of",
+           "diagnose_predictions"]

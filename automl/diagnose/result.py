@@ -1,0 +1,73 @@
+"""Diagnose stage, output: Diagnostics — per-split metrics, baseline, verdict, and what goes with them
+(per-class metrics, calibration, the forecast comparison, the gallery of worst mistakes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automl.diagnose.calibration import Calibration
+from automl.diagnose.forecast_metrics import MethodScore
+from automl.diagnose.gallery import GalleryItem
+
+
+@dataclass(frozen=True)
+class ForecastComparison:
+    """The test comparison and the test-stretch plot's data (first target only).
+
+    Attributes:
+        scores: Model, naive and seasonal-naive errors on the same test windows.
+        scale: Per target, the in-sample seasonal-naive MAE that MASE divides by.
+        times, actual: The plotted stretch (some context, then the test stretch) of the first target.
+        test_start: Index into times where the test stretch begins.
+        segments: Non-overlapping test forecasts of the first target: (index into times, values).
+    """
+
+    scores: tuple[MethodScore, ...]
+    season: int
+    horizon: int
+    scale: tuple[float, ...]
+    target: str
+    test_windows: int
+    times: tuple[str, ...]
+    actual: tuple[float, ...]
+    test_start: int
+    segments: tuple[tuple[int, tuple[float, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    name: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the final model achieves and what to do about it.
+
+    Attributes:
+        metrics: split → metric → value (accuracy and loss; or mae, rmse and r2).
+        baseline: The same metrics for the majority class (or the training mean) on test.
+        gap: Train minus validation accuracy (or R²).
+        verdict: "ok", "overfitting" or "underfitting"; verdict_reason says which numbers decided it.
+        confusion: Test confusion matrix, rows = true class (classification only).
+        calibration: Reliability of the test probabilities (classification only).
+        forecast: Model vs naive vs seasonal-naive on the test windows, and the plot's data (forecasts only).
+        gallery: The test examples the model got wrong most confidently (classification only).
+    """
+
+    task: str
+    metrics: dict[str, dict[str, float]]
+    baseline: dict[str, float]
+    best_epoch: int
+    gap: float
+    verdict: str
+    verdict_reason: str
+    fixes: tuple[str, ...]
+    confusion: tuple[tuple[int, ...], ...] = ()
+    per_class: tuple[ClassMetrics, ...] = ()
+    calibration: Calibration | None = None
+    forecast: ForecastComparison | None = None
+    gallery: tuple[GalleryItem, ...] = ()

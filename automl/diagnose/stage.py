@@ -1,0 +1,40 @@
+"""Diagnose stage function: predict every split with the final model, then judge it by its task."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from automl.diagnose.forecast import diagnose_forecast
+from automl.diagnose.gallery import gallery_items
+from automl.diagnose.predictions import predict_splits
+from automl.diagnose.result import Diagnostics
+from automl.diagnose.verdict import best_epoch_of, diagnose_predictions
+
+
+def _labelled(dataset, profile, outputs, best_epoch) -> Diagnostics:
+    labels = {name: split.labels for name, split in dataset.splits().items()}
+    diagnosis = diagnose_predictions(profile.task, profile.class_names, labels, outputs, profile.target_mean,
+                                     best_epoch)
+    if profile.task != "classification":
+        return diagnosis
+    return dataclasses.replace(diagnosis, gallery=gallery_items(dataset, labels["test"], outputs["test"]))
+
+
+def _forecast(dataset, profile, outputs, best_epoch) -> Diagnostics:
+    return diagnose_forecast(dataset.forecast, outputs, best_epoch)
+
+
+# How each task is judged: forecasts against naive forecasts on the same windows, the others by labels.
+JUDGES = {"classification": _labelled, "regression": _labelled, "forecast": _forecast}
+
+
+def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
+    """Metrics per split, baseline, verdict (and for classification the worst mistakes) of the final model.
+
+    Args:
+        search: The SearchResult; its model is the final model and its best trial gives the best epoch.
+        dataset, profile: What the model was trained on.
+    """
+    outputs = predict_splits(search.model, dataset, profile, batch_size)
+    best_epoch = best_epoch_of(search.best_trial.history, search.objective)
+    return JUDGES[profile.task](dataset, profile, outputs, best_epoch)

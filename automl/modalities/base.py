@@ -1,0 +1,68 @@
+"""The shape every modality object has: what the serving endpoint takes, how a batch as the Keras model
+takes it maps to and from that, what metadata.json records, the load-it example in the report, how a
+test example is shown in the gallery, and how `automl predict` reads new files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# `automl predict` feeds the SavedModel this many examples at a time.
+PREDICT_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Modality:
+    """A kind of data. Subclasses override what differs; the defaults suit inputs served as the model
+    takes them (images, texts, series).
+
+    Attributes:
+        name: "image", "text", "table", "series" or "forecast" (a series read as a table over time).
+        accepts: What `automl predict` reads for this modality, for its messages.
+    """
+
+    name: str
+    accepts: str
+
+    def serving_signature(self, profile) -> list:
+        """The `serve` endpoint's input_signature (raw inputs: pixels, strings, columns, floats)."""
+        raise NotImplementedError
+
+    def to_model_input(self, raw):
+        """The serving input → the input the Keras model was trained on."""
+        return raw
+
+    def to_serving_input(self, batch):
+        """A batch as the Keras model takes it → the serving endpoint's input (the inverse)."""
+        return batch
+
+    def metadata(self, profile) -> dict:
+        """This modality's entries in metadata.json (the shared keys are filled with their empty values)."""
+        return {}
+
+    def example_input(self, profile) -> str:
+        """One line of Python making a raw input for the report's load-it example."""
+        return "inputs = ...  # raw examples, as described in metadata.json"
+
+    def input_keys(self, profile) -> list[str]:
+        """The model's input keys when its features are a dict (tables), else empty."""
+        return []
+
+    def gallery_view(self, dataset, index: int, features) -> dict:
+        """How one test example is shown in the gallery: GalleryItem's image, fields or text."""
+        raise NotImplementedError
+
+    streams_gallery_features = True  # False: the gallery reads the raw example elsewhere (a table's frame)
+
+    def predict_inputs(self, source: Path, meta: dict):
+        """New raw inputs for `automl predict`: (an iterable of serving batches, the frame of rows the
+        predictions are added to).
+
+        Raises:
+            DataError: The source is not something this modality's model reads.
+        """
+        raise NotImplementedError
+
+    def predict_table(self, model, meta: dict, source: Path, output: Path) -> tuple[Path, int] | None:
+        """A whole-table prediction written directly (forecasts), or None to predict example by example."""
+        return None

@@ -1,0 +1,82 @@
+"""The table modality: served as one 1-D tensor per raw column (float32 for numbers, strings for the
+rest; the model normalises and looks up inside), shown as a row, predicted from a table file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import tensorflow as tf
+
+from automl.errors import DataError
+from automl.ingest import column_arrays, is_table_file, read_table
+from automl.modalities.base import PREDICT_BATCH, Modality
+from automl.modalities.thumbnails import snippet
+
+# Gallery rows show at most this many columns (the first ones, in the file's order).
+MAX_ROW_FIELDS = 12
+# The load-it example shows this many columns; metadata.json lists them all.
+EXAMPLE_COLUMNS = 3
+
+
+class TableModality(Modality):
+    streams_gallery_features = False  # the raw row (before encoding) is in the dataset's frame
+
+    def serving_signature(self, profile) -> list:
+        return [{c.key: tf.TensorSpec([None], tf.float32 if c.kind == "numeric" else tf.string, name=c.key)
+                 for c in profile.column_inputs}]
+
+    def to_model_input(self, raw):
+        # The Keras model takes each column as [batch, 1]; serving takes plain 1-D columns.
+        return {key: tf.expand_dims(value, -1) for key, value in raw.items()}
+
+    def to_serving_input(self, batch):
+        return {key: tf.squeeze(value, -1) for key, value in batch.items()}
+
+    def metadata(self, profile) -> dict:
+        return {"columns": [{"name": c.name, "key": c.key, "kind": c.kind} for c in profile.column_inputs]}
+
+    def example_input(self, profile) -> str:
+        shown = profile.column_inputs[:EXAMPLE_COLUMNS]
+        items = ", ".join(f"{c.key!r}: {_example_value(c)}" for c in shown)
+        more = len(profile.column_inputs) - len(shown)
+        return "inputs = {" + items + "}" + (f"  # and the {more} other columns in metadata.json" if more else "")
+
+    def input_keys(self, profile) -> list[str]:
+        return [column.key for column in profile.column_inputs]
+
+    def gallery_view(self, dataset, index: int, features) -> dict:
+        row = dataset.table.test.iloc[index]
+        return {"fields": tuple((str(column), snippet(value)) for column, value in list(row.items())[:MAX_ROW_FIELDS])}
+
+    def predict_inputs(self, source: Path, meta: dict):
+        if not is_table_file(source):
+            raise DataError(f"'{source}' is not a CSV/TSV/Parquet table, which this model (trained on a table) needs.")
+        frame = read_table(source)
+        return _table_batches(frame, meta["columns"]), frame.copy()
+
+
+def _example_value(column) -> str:
+    if column.kind == "numeric":
+        return f"tf.constant([{float(f'{column.mean:.4g}')!r}])"  # a float literal: the input is float32
+    return f"tf.constant([{(column.vocabulary[0] if column.vocabulary else '')!r}])"
+
+
+def _table_batches(frame: pd.DataFrame, columns: list[dict]):
+    missing = [c["name"] for c in columns if c["name"] not in frame.columns]
+    if missing:
+        raise DataError(f"The table lacks column(s) {', '.join(map(repr, missing))} that the model needs. "
+                        f"Expected columns: {', '.join(c['name'] for c in columns)}.")
+    keys = {c["name"]: c["key"] for c in columns}
+    sub = frame[list(keys)].copy()
+    for column in columns:  # the training types decide, not how this file was parsed
+        if column["kind"] == "numeric":
+            sub[column["name"]] = pd.to_numeric(sub[column["name"]], errors="coerce")
+        else:
+            sub[column["name"]] = sub[column["name"]].astype("string")
+    arrays = column_arrays(sub, keys)
+    for start in range(0, len(frame), PREDICT_BATCH):
+        yield {key: tf.constant(values[start:start + PREDICT_BATCH, 0]) for key, values in arrays.items()}
+
+
+TABLE = TableModality("table", accepts="a CSV/TSV/Parquet table with the training columns")

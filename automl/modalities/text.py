@@ -1,0 +1,50 @@
+"""The text modality: served as 1-D strings (the model tokenises inside), shown as snippets, predicted
+from .txt files, folders of them, or a table's text column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import tensorflow as tf
+
+from automl.errors import DataError
+from automl.ingest import decode_text, is_table_file, is_text_file, read_table
+from automl.modalities.base import PREDICT_BATCH, Modality
+from automl.modalities.thumbnails import snippet
+
+
+class TextModality(Modality):
+    def serving_signature(self, profile) -> list:
+        return [tf.TensorSpec([None], tf.string, name="text")]
+
+    def metadata(self, profile) -> dict:
+        return {"text_column": profile.text_inputs.column}
+
+    def gallery_view(self, dataset, index: int, features) -> dict:
+        return {"text": snippet(features)}
+
+    def predict_inputs(self, source: Path, meta: dict):
+        texts, frame = _texts(source, meta)
+        batches = (tf.constant(texts[start:start + PREDICT_BATCH], tf.string)
+                   for start in range(0, len(texts), PREDICT_BATCH))
+        return batches, frame
+
+
+def _texts(source: Path, meta: dict):
+    """Raw texts and the frame the predictions are added to: .txt files (one text each) or a table's text column."""
+    if source.is_dir() or is_text_file(source):
+        paths = sorted(p for p in source.rglob("*") if is_text_file(p)) if source.is_dir() else [source]
+        if not paths:
+            raise DataError(f"No .txt files in '{source}'. Give a .txt file, a folder of them, or a table.")
+        return [decode_text(p.read_bytes())[0] for p in paths], pd.DataFrame({"path": [str(p) for p in paths]})
+    if not is_table_file(source):
+        raise DataError(f"'{source}' is neither a .txt file, a folder of them, nor a CSV/TSV/Parquet table.")
+    frame, column = read_table(source), meta.get("text_column")
+    if column is None or column not in frame.columns:
+        raise DataError(f"The table '{source}' has no column {column!r}, which holds the text this model reads. "
+                        f"Columns are: {', '.join(map(str, frame.columns))}.")
+    return frame[column].astype("string").fillna("").tolist(), frame.copy()
+
+
+TEXT = TextModality("text", accepts="a .txt file, a folder of them, or a table with the text column")

@@ -1,0 +1,28 @@
+"""Profile stage, forecasting part: series facts (length, frequency, season, missing values), guardrails,
+and the model inputs: SeriesInputs (the series families' input layer, fed windows relative to their last
+step) and ForecastInputs (lookback, horizon, columns, scales)."""
+
+from __future__ import annotations
+
+from automl.profile.series import SeriesInputs
+
+
+def forecast_facts(dataset, guardrail, passed: str, done: str):
+    """Facts and guardrails for a forecasting dataset, its SeriesInputs and its ForecastInputs."""
+    facts_, spec = dataset.forecast, dataset.forecast.inputs
+    windows = {split: len(origins) for split, origins in facts_.origins.items()}
+    facts = [("Series", f"{spec.length} time steps from {facts_.times[0]} to {facts_.times[-1]}, frequency "
+                        f"{spec.frequency!r}; value columns {', '.join(map(repr, spec.value_columns))}"),
+             ("Season", f"{spec.season} steps: {spec.season_reason}"),
+             ("Windows", f"the last {spec.lookback} steps of every value column → the next {spec.horizon} steps of "
+                         f"{', '.join(map(repr, spec.target_columns))}; "
+                         + ", ".join(f"{split} {n}" for split, n in windows.items()))]
+    checks = [guardrail("Missing values", done if facts_.missing else passed,
+                        f"{facts_.missing} missing values (or empty time steps) were filled by linear interpolation "
+                        "in time." if facts_.missing else "No missing values or time steps."),
+              guardrail("Chronological splits", passed,
+                        "Validation and test windows forecast only time steps after every training target "
+                        "(never shuffled across time).")]
+    inputs = SeriesInputs(length=spec.lookback, channels=len(spec.value_columns), mean=spec.centred_mean,
+                          std=spec.centred_std)
+    return facts, checks, inputs, spec

@@ -1,0 +1,63 @@
+"""Search stage, output: every trial's record, the phases of a multi-phase search, and the best model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from automl.search.ensemble import EnsembleChoice
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    trial_id: str
+    hyperparameters: dict
+    score: float | None
+    status: str
+    epochs: int
+    params: int
+    seconds: float
+    history: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a multi-phase search (transfer: head on cached features, then fine-tuning).
+
+    Attributes:
+        kept: Whether this phase's model is the one that went on (a fine-tune that does not improve
+            validation is discarded).
+    """
+
+    name: str
+    trials: int
+    seconds: float
+    val_score: float | None
+    kept: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best model and every trial.
+
+    Attributes:
+        objective: The metric trials are ranked by ("val_accuracy" or "val_loss").
+        stopped_because: "max_trials", "time_budget" or "search_complete".
+    """
+
+    model: keras.Model
+    best_trial_id: str
+    best_hyperparameters: dict
+    trials: tuple[TrialRecord, ...]
+    objective: str
+    tuner: str
+    stopped_because: str
+    seconds: float
+    ensemble: EnsembleChoice | None = None
+    phases: tuple[Phase, ...] = ()
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        return next(t for t in self.trials if t.trial_id == self.best_trial_id)

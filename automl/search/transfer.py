@@ -1,0 +1,248 @@
+"""The transfer family's search, in two phases (the Keras transfer-learning guide's recipe, made fast):
+
+1. Head search on cached features. The frozen backbone's features of every training and validation
+   image (plus horizontally flipped copies of the training images, a cheap augmentation) are
+   computed once and cached in RUN_DIR/cache; Keras Tuner then searches the head on those vectors,
+   so a trial costs seconds instead of a backbone pass per epoch.
+2. Fine-tuning. The best head goes back on the backbone, whose top layers train at a low learning
+   rate with flips and zooms for the time left; the result is kept only if validation improves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
+
+from automl.families.common import compile_for_task
+from automl.families.transfer import RUN_PREFIX, freeze_all_but_top, head, image_features
+from automl.modalities.batching import batched
+from automl.progress import NullProgress
+from automl.search._compat import trial_count
+from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.ranking import rank_trials
+from automl.search.result import Phase, SearchResult, TrialRecord
+from automl.search.tuner import make_tuner, search_deadline_for, trial_records, training_callbacks
+
+# The head search is cheap; most of the time goes to fine-tuning, which moves the score most once
+# the head is good. The head phase may use at most this share of the search time.
+HEAD_SHARE = 0.35
+# Top backbone layers trained in phase 2 (about the last two depthwise blocks of a MobileNet), and
+# their learning rate: the Keras transfer-learning guide's 1e-5, so the pretrained features are
+# adjusted rather than overwritten (on hymenoptera 1e-4 raised validation loss from the first epoch).
+FINE_TUNE_LAYERS = 30
+FINE_TUNE_LEARNING_RATE = 1e-5
+# Flipped copies double the feature extraction over the training split; past this size the
+# data itself regularises enough.
+FLIP_COPIES_BELOW = 20_000
+# A fine-tuning epoch runs the backbone forwards and its top backwards: about this many times the
+# cost of extracting features once.
+FINE_TUNE_COST = 3.0
+FINE_TUNE_TRIAL_ID = "fine-tune"
+# A head on a few hundred feature vectors gets only a few steps an epoch at the usual batch size;
+# smaller batches and higher rates than a whole network's let it converge within the epoch cap.
+HEAD_BATCH_SIZE = 32
+HEAD_LEARNING_RATES = [3e-3, 1e-2, 1e-3]
+
+
+class HeadHyperModel(kt.HyperModel):
+    """The head alone, on feature vectors; whether to train on the flipped copies too is searched."""
+
+    def __init__(self, plan, profile, feature_dim: int, flipped: tuple | None):
+        super().__init__(name="transfer_head")
+        self.plan, self.profile, self.feature_dim, self.flipped = plan, profile, feature_dim, flipped
+
+    def build(self, hp):
+        for name, value in self.plan.fixed_hyperparameters.items():
+            hp.Fixed(name, value)
+        inputs = keras.Input(shape=(self.feature_dim,), name="features")
+        model = keras.Model(inputs, head(inputs, hp, self.profile), name="head")
+        rate = hp.Choice("learning_rate", HEAD_LEARNING_RATES, default=HEAD_LEARNING_RATES[0])
+        return compile_for_task(model, self.profile, rate)
+
+    def fit(self, hp, model, x, y, **kwargs):
+        if self.flipped is not None and hp.Boolean("flip_copies", default=True):
+            x, y = np.concatenate([x, self.flipped[0]]), np.concatenate([y, self.flipped[1]])
+        return model.fit(x, y, **kwargs)
+
+
+def _image(x, y):
+    return x
+
+
+def _mirrored_image(x, y):
+    return tf.image.flip_left_right(x)
+
+
+def _extract(extractor, split_data, batch_size: int, flip: bool = False) -> np.ndarray:
+    data = split_data.map(_mirrored_image if flip else _image)
+    return extractor.predict(data.batch(batch_size).prefetch(tf.data.AUTOTUNE), verbose=0)
+
+
+def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> tuple[dict, float]:
+    """Backbone features of train (and its flipped copies) and val, computed once per run directory.
+
+    Returns:
+        The arrays, and the seconds one image took to pass through the backbone.
+    """
+    backbone, weights = plan.fixed_hyperparameters["backbone"], plan.fixed_hyperparameters["weights"]
+    path = run_dir / "cache" / "transfer_features.npz"
+    if path.exists():  # a resumed run: same data and settings (run.json checked), same features
+        with np.load(path, allow_pickle=False) as saved:
+            return {key: saved[key] for key in saved.files}, float(saved["seconds_per_image"])
+    inputs, features, _ = image_features(profile, backbone, weights)
+    extractor = keras.Model(inputs, features)
+    progress.stage("features", f"{backbone} features of {dataset.train.size + dataset.val.size} images, once")
+    start = time.perf_counter()
+    arrays = {"train": _extract(extractor, dataset.train.data, config.batch_size),
+              "val": _extract(extractor, dataset.val.data, config.batch_size)}
+    seconds_per_image = (time.perf_counter() - start) / (dataset.train.size + dataset.val.size)
+    if dataset.train.size < FLIP_COPIES_BELOW and not backbone.startswith(RUN_PREFIX):
+        arrays["train_flipped"] = _extract(extractor, dataset.train.data, config.batch_size, flip=True)
+    arrays["seconds_per_image"] = np.array(seconds_per_image)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    keras.backend.clear_session()
+    return arrays, seconds_per_image
+
+
+def search_transfer(plan, dataset, profile, config, deadline: float | None, progress=None):
+    """Phase 1 (head on cached features), then phase 2 (fine-tuning), within the run's deadline."""
+    progress = progress or NullProgress()
+    run_dir, start = Path(config.run_dir), time.monotonic()
+    features, per_image = cached_features(dataset, profile, plan, config, run_dir, progress)
+    extract_seconds = time.monotonic() - start
+    total_size = sum(split.size for split in dataset.splits().values())
+    evaluation = per_image * total_size
+    fine_tune_epoch = per_image * dataset.train.size * FINE_TUNE_COST
+    search_deadline = search_deadline_for(deadline, time.monotonic(), 0.0, evaluation)
+    head_deadline = None if deadline is None else time.monotonic() + HEAD_SHARE * (search_deadline - time.monotonic())
+
+    train_y, val_y = dataset.train.labels, dataset.val.labels
+    flipped = (features["train_flipped"], train_y) if "train_flipped" in features else None
+    hypermodel = HeadHyperModel(plan, profile, features["train"].shape[1], flipped)
+    tuner = make_tuner(plan, profile, run_dir, config, hypermodel)
+    objective = tuner.oracle.objective.name
+    watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
+    stopper = DeadlineStop(tuner, head_deadline)
+    batch_size = min(config.batch_size, HEAD_BATCH_SIZE)
+    steps = -(-len(train_y) // batch_size)
+    progress.search_started(plan.max_trials, head_deadline, 0.0)
+    tuner.search(features["train"], train_y, validation_data=(features["val"], val_y), epochs=plan.epochs,
+                 batch_size=batch_size, verbose=0, class_weight=profile.class_weight,
+                 callbacks=[*training_callbacks(config.patience, head_deadline, steps), stopper, watcher])
+    head_records = trial_records(tuner, watcher, stopper.cut_trial)
+    ranked = rank_trials(head_records, objective)
+    if not ranked:
+        raise RuntimeError("The head search finished no trial; see the tuner log in " + str(run_dir / "search"))
+    best = ranked[0]
+    head_seconds = time.monotonic() - start - extract_seconds
+    best_head = tuner.load_model(tuner.oracle.get_trial(best.trial_id))
+    best_hp = tuner.oracle.get_trial(best.trial_id).hyperparameters
+
+    model, backbone = _assemble(plan, profile, best_hp, best_head)
+    val = batched(dataset.val, profile, config.batch_size, None)
+    before = _val_scores(model, val)
+    mean_trial = sum(t.seconds for t in head_records) / max(len(head_records), 1)
+    phases = [Phase(
+        "head search on cached features", len(head_records), round(extract_seconds + head_seconds, 1),
+        best.score, True,
+        f"Backbone features of {dataset.train.size} training images"
+        f"{' (and their mirror images)' if flipped else ''} and {dataset.val.size} validation images were "
+        f"computed once in {extract_seconds:.1f}s and cached; then {len(head_records)} head trials took "
+        f"{mean_trial:.1f}s each on average.")]
+    fine_tune = _fine_tune(model, backbone, dataset, profile, config, search_deadline, fine_tune_epoch, before,
+                           objective, best.hyperparameters, progress)
+    records = list(head_records)
+    if fine_tune is None:
+        phases.append(Phase("fine-tuning", 0, 0.0, None, False,
+                                   f"Skipped: less time was left than two fine-tuning epochs "
+                                   f"(about {fine_tune_epoch:.0f}s each here)."))
+    else:
+        record, phase = fine_tune
+        records.append(record)
+        phases.append(phase)
+        phases[0] = dataclasses.replace(phases[0], kept=not phase.kept)
+    kept_fine_tune = fine_tune is not None and fine_tune[1].kept
+    best_id = FINE_TUNE_TRIAL_ID if kept_fine_tune else best.trial_id
+    best_values = fine_tune[0].hyperparameters if kept_fine_tune else best.hyperparameters
+    stopped = ("time_budget" if stopper.fired else
+               "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
+    return SearchResult(model=model, best_trial_id=best_id, best_hyperparameters=best_values,
+                               trials=tuple(records), objective=objective, tuner=plan.tuner,
+                               stopped_because=stopped, seconds=time.monotonic() - start, phases=tuple(phases))
+
+
+def _assemble(plan, profile, hp, trained_head) -> tuple[keras.Model, keras.Model]:
+    """The best head on the backbone, end to end (compiled), with the head's trained weights copied in;
+    and the backbone, for fine-tuning."""
+    fixed = plan.fixed_hyperparameters
+    run_backbone = fixed["backbone"].startswith(RUN_PREFIX)
+    inputs, x, backbone = image_features(profile, fixed["backbone"], fixed["weights"], augment=not run_backbone)
+    freeze_all_but_top(backbone, 0)
+    model = keras.Model(inputs, head(x, hp, profile), name="transfer")
+    for layer in trained_head.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+    return compile_for_task(model, profile, FINE_TUNE_LEARNING_RATE), backbone
+
+
+def _val_scores(model, val) -> dict[str, float]:
+    return {f"val_{k}": float(v) for k, v in model.evaluate(val, verbose=0, return_dict=True).items()}
+
+
+def _better(after: dict, before: dict, objective: str) -> bool:
+    if objective == "val_accuracy":
+        return (after["val_accuracy"], -after["val_loss"]) > (before["val_accuracy"], -before["val_loss"])
+    return after["val_loss"] < before["val_loss"]
+
+
+def _fine_tune(model, backbone, dataset, profile, config, deadline, epoch_estimate, before, objective, head_values,
+               progress):
+    """Trains the backbone's top layers at a low rate; keeps the result only if validation improves.
+
+    Returns:
+        (trial record, phase), or None when fewer than two epochs fit before the deadline.
+    """
+    if deadline is not None and time.monotonic() + 2 * epoch_estimate > deadline:
+        return None
+    start = time.monotonic()
+    augmented = any(layer.name.startswith("random_") for layer in model.layers)
+    saved = model.get_weights()
+    freeze_all_but_top(backbone, FINE_TUNE_LAYERS)
+    compile_for_task(model, profile, FINE_TUNE_LEARNING_RATE)
+    train = batched(dataset.train, profile, config.batch_size, Path(config.run_dir) / "cache" / "train",
+                           seed=config.seed)
+    val = batched(dataset.val, profile, config.batch_size, None)
+    steps = -(-dataset.train.size // config.batch_size)
+    progress.stage("fine-tune", f"top {FINE_TUNE_LAYERS} backbone layers at learning rate {FINE_TUNE_LEARNING_RATE:g}")
+    history = model.fit(train, validation_data=val, epochs=config.epochs, verbose=0,
+                        class_weight=profile.class_weight,
+                        callbacks=[*training_callbacks(config.patience, deadline, steps),
+                                   DeadlineStop(None, deadline)]).history
+    after = _val_scores(model, val)
+    kept = _better(after, before, objective)
+    if not kept:
+        model.set_weights(saved)
+    freeze_all_but_top(backbone, 0)
+    seconds = time.monotonic() - start
+    metric = objective.removeprefix("val_")
+    record = TrialRecord(
+        trial_id=FINE_TUNE_TRIAL_ID,
+        hyperparameters={**head_values, "fine_tune_layers": FINE_TUNE_LAYERS,
+                         "learning_rate": FINE_TUNE_LEARNING_RATE, "augment": augmented},
+        score=after[objective], status="COMPLETED" if kept else "DISCARDED",
+        epochs=len(history.get("loss", [])), params=model.count_params(), seconds=round(seconds, 2),
+        history={k: [float(v) for v in values] for k, values in history.items()})
+    verdict = "kept" if kept else "discarded (validation did not improve; the head-only model stays)"
+    phase = Phase(
+        "fine-tuning", 1, round(seconds, 1), after[objective], kept,
+        f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
+        f"{FINE_TUNE_LEARNING_RATE:g}{' with flips and zooms' if augmented else ''}: validation {metric} {before[objective]:.4g} → "
+        f"{after[objective]:.4g}, {verdict}.")
+    return record, phase

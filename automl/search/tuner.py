@@ -1,0 +1,117 @@
+"""Search stage, the Keras Tuner side: the hypermodel of a family, the tuner, the callbacks every trial
+trains with, the search's own deadline, and the trial records read back from the oracle."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import tensorflow as tf
+
+from automl.errors import ConfigError
+from automl.families import FAMILIES
+from automl.modalities import task_named
+from automl.search._compat import all_trials, defaults_first, set_trial_cap
+from automl.search.callbacks import AnnealToBudget, ReleaseTrialGraphs, TrialWatcher, fit_resumably
+from automl.search.result import TrialRecord
+from automl.select import HYPERBAND_FACTOR
+
+TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
+# After the search: predicting every split costs about half an epoch per pass over the data
+# (no backward pass), and loading, exporting, timing the SavedModel (automl.export.measure) and reporting
+# take several seconds more (60 s budgets on digits and breast_cancer ended 5 s over with 8 s kept).
+INFERENCE_COST_PER_EPOCH = 0.5
+FINISH_FIXED_SECONDS = 12.0
+
+def objective_for(task: str) -> kt.Objective:
+    task = task_named(task)
+    return kt.Objective(task.objective, task.direction)
+
+class FamilyHyperModel(kt.HyperModel):
+    """Builds the plan's family, with the plan's fixed hyperparameters (e.g. the backbone) in place."""
+
+    def __init__(self, plan, profile):
+        super().__init__(name=plan.family)
+        self.plan, self.profile = plan, profile
+
+    def build(self, hp):
+        for name, value in self.plan.fixed_hyperparameters.items():
+            hp.Fixed(name, value)
+        return FAMILIES[self.plan.family](hp, self.profile)
+
+    def fit(self, hp, model, *args, **kwargs):
+        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial."""
+        return fit_resumably(model, *args, **kwargs)
+
+
+def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel | None = None) -> kt.Tuner:
+    """The plan's tuner, resuming from the run dir's search state; its first trial is the family's
+    default hyperparameters (a known-good configuration; _compat.defaults_first)."""
+    common = dict(hypermodel=hypermodel or FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
+                  seed=config.seed, directory=str(run_dir), project_name="search",
+                  overwrite=False, max_consecutive_failed_trials=3)
+    if plan.tuner == "hyperband":
+        tuner = kt.Hyperband(max_epochs=plan.epochs, factor=HYPERBAND_FACTOR, **common)
+        set_trial_cap(tuner, plan.max_trials)  # Hyperband has no trial cap of its own
+    else:
+        tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)
+    defaults_first(tuner)
+    return tuner
+
+
+def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: int) -> list:
+    """Early stopping on validation loss (on small validation sets accuracy moves in coarse steps and
+    plateaus long before the model stops improving; Keras Tuner separately keeps each trial's best
+    epoch by the objective), a learning rate annealed to the trial's epochs or the deadline, and the
+    release of the fit's traced graphs when it ends (memory stays flat across trials)."""
+    return [keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True),
+            AnnealToBudget(deadline, steps_per_epoch), ReleaseTrialGraphs()]
+
+
+def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:
+    """Times a few training steps of the default model to estimate one epoch."""
+    model = FamilyHyperModel(plan, profile).build(kt.HyperParameters())
+    batches = list(train.take(3))
+    model.train_on_batch(*batches[0])  # compiles; not timed
+    start = time.perf_counter()
+    for x, y in batches[1:] or batches:
+        model.train_on_batch(x, y)
+    per_step = (time.perf_counter() - start) / max(len(batches) - 1, 1)
+    keras.backend.clear_session()
+    return per_step * steps
+
+def search_deadline_for(deadline: float | None, start: float, epoch_seconds: float, evaluation: float):
+    """The search's own deadline: the run's, less time for evaluation, export and the report.
+
+    Raises:
+        ConfigError: Not even one epoch of the default model fits.
+    """
+    if deadline is None:
+        return None
+    search_deadline = deadline - FINISH_FIXED_SECONDS - evaluation
+    if start + epoch_seconds > search_deadline:
+        raise ConfigError(
+            f"The time budget leaves {max(search_deadline - start, 0):.0f}s for the search (after time kept for "
+            f"evaluation and export), but one epoch of the default model takes about {epoch_seconds:.0f}s here. "
+            f"Give a larger --time-budget (at least {epoch_seconds * 2 + evaluation + 30:.0f}s) or less data.")
+    return search_deadline
+
+def public_values(trial) -> dict:
+    return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+
+
+def trial_records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[TrialRecord, ...]:
+    """One record per trial; the trial the deadline interrupted is marked, not passed off as finished."""
+    records = []
+    seconds, histories, params = watcher.seconds(), watcher.histories(), watcher.param_counts()
+    for trial_id, trial in sorted(all_trials(tuner).items()):
+        history = histories.get(trial_id, {})
+        records.append(TrialRecord(
+            trial_id=trial_id, hyperparameters=public_values(trial),
+            score=None if trial.score is None else float(trial.score),
+            status="CUT_AT_DEADLINE" if trial_id == cut_trial else str(trial.status),
+            epochs=max((len(v) for v in history.values()), default=0), params=int(params.get(trial_id, 0)),
+            seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
+    return tuple(records)

@@ -1,0 +1,89 @@
+"""Search stage: Keras Tuner over the chosen family within trial and wall-clock budgets.
+
+Tuner state lives in RUN_DIR/search so an interrupted run can resume (the interrupted trial from its
+last finished epoch, backed up in search/trial_*/backup); the best trial's best epoch (early stopping
+restores it) is the model that goes on to diagnosis and export.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from automl.modalities.batching import batched
+from automl.progress import NullProgress
+from automl.search._compat import trial_count
+from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
+from automl.search.ranking import rank_trials
+from automl.search.result import SearchResult
+from automl.search.transfer import search_transfer
+from automl.search.tuner import (FINISH_FIXED_SECONDS, INFERENCE_COST_PER_EPOCH, epoch_seconds, make_tuner,
+                                 public_values, search_deadline_for, trial_records, training_callbacks)
+
+
+def search_models(plan, dataset, profile, config, deadline: float | None = None, progress=None) -> SearchResult:
+    """Runs the tuner and returns the best model and every trial.
+
+    Args:
+        deadline: time.monotonic() value by which the whole run must end (None: no limit); the search
+            stops early enough to leave time for diagnosis, export and the report.
+        progress: Receives search events (see automl.progress.NullProgress).
+
+    Raises:
+        ConfigError: The time budget is shorter than one epoch of the default model.
+    """
+    if plan.family == "transfer" and config.cache_features:
+        return search_transfer(plan, dataset, profile, config, deadline, progress)
+    progress = progress or NullProgress()
+    run_dir = Path(config.run_dir)
+    start = time.monotonic()
+    train = batched(dataset.train, profile, config.batch_size, run_dir / "cache" / "train", seed=config.seed)
+    val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
+    steps = -(-dataset.train.size // config.batch_size)
+    epoch_estimate = epoch_seconds(plan, profile, train, steps)
+    total_size = sum(split.size for split in dataset.splits().values())
+    evaluation = epoch_estimate * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
+    search_deadline = search_deadline_for(deadline, start, epoch_estimate, evaluation)
+    tuner = make_tuner(plan, profile, run_dir, config)
+    objective = tuner.oracle.objective.name
+    watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
+    stopper = DeadlineStop(tuner, search_deadline)
+    progress.search_started(plan.max_trials, search_deadline, epoch_estimate)
+    tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
+                 class_weight=profile.class_weight,
+                 callbacks=[*training_callbacks(config.patience, search_deadline, steps), stopper, watcher])
+    trials = trial_records(tuner, watcher, stopper.cut_trial)
+    ranked = rank_trials(trials, objective)
+    if not ranked:
+        raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
+    best = tuner.oracle.get_trial(ranked[0].trial_id)
+    model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
+                                   _affordable_members(deadline, evaluation))
+    stopped = ("time_budget" if stopper.fired else
+               "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
+    return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
+                        trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
+                        seconds=time.monotonic() - start, ensemble=ensemble)
+
+def _affordable_members(run_deadline: float | None, evaluation_seconds: float) -> int:
+    """How many models the final evaluation can run in the time left (each costs one evaluation)."""
+    if run_deadline is None:
+        return ENSEMBLE_CANDIDATES
+    left = run_deadline - time.monotonic() - FINISH_FIXED_SECONDS
+    return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(evaluation_seconds, 1e-3))))
+
+
+def _final_model(tuner, ranked, val, val_labels, task: str, max_members: int):
+    """The best trial's model, or the average of the best trials when that lowers validation loss."""
+    candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
+    best = tuner.load_model(tuner.oracle.get_trial(ranked[0].trial_id))
+    if max_members < 2 or len(candidates) < 2 or candidates[0].trial_id != ranked[0].trial_id:
+        return best, None
+    models = {ranked[0].trial_id: best}
+    models.update({t.trial_id: tuner.load_model(tuner.oracle.get_trial(t.trial_id)) for t in candidates[1:]})
+    outputs = {trial_id: model.predict(val, verbose=0) for trial_id, model in models.items()}
+    choice = select_members(task, val_labels, outputs, max_members)
+    if len(choice.members) < 2:
+        return best, choice
+    return average_models({trial_id: models[trial_id] for trial_id in choice.members}), choice

@@ -1,0 +1,245 @@
+"""Select stage: choose an architecture family from the Profile by a readable rule table, and say why."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from automl.errors import ConfigError
+from automl.families import FAMILIES, MODALITIES
+from automl.modalities import modality_of
+from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir, run_backbone_name
+
+
+# Below this many training images per class, pretrained ImageNet features beat a network trained
+# from scratch (the Keras transfer-learning guide's "small dataset" case; hymenoptera has ~100).
+FEW_IMAGES_PER_CLASS = 1000
+# Photos smaller than this (8×8 digits, 28×28 MNIST) are too unlike ImageNet for its features to help.
+MIN_NATURAL_SIDE = 32
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the search will do and why.
+
+    Attributes:
+        family: Key into FAMILIES.
+        reason: One or two sentences for the plan output and the report.
+        task: "classification" or "regression", and why (in task_reason).
+        fixed_hyperparameters: Values the family must use (e.g. the backbone and its weights file).
+    """
+
+    family: str
+    reason: str
+    task: str
+    task_reason: str
+    tuner: str
+    max_trials: int
+    time_budget: float | None
+    epochs: int
+    fixed_hyperparameters: dict = field(default_factory=dict)
+
+
+def _per_class(profile) -> int:
+    return min(profile.class_counts["train"]) if profile.class_counts else profile.split_sizes["train"]
+
+
+def _natural_few_images(profile) -> bool:
+    shape = profile.image_inputs
+    return (shape.channels == 3 and min(shape.height, shape.width) >= MIN_NATURAL_SIDE
+            and _per_class(profile) < FEW_IMAGES_PER_CLASS)
+
+
+def _image_plan(profile, config):
+    shape, n = profile.image_inputs, profile.split_sizes["train"]
+    facts = (f"Images ({n} training images, at least {_per_class(profile)} per class, model input "
+             f"{shape.height}×{shape.width}×{shape.channels}, {profile.num_classes} classes)")
+    if _natural_few_images(profile):
+        available = available_backbones(config.weights)
+        if available:
+            name, path = next(iter(available.items()))
+            return "transfer", (f"{facts}: photo-like with under {FEW_IMAGES_PER_CLASS} images per class → transfer "
+                                f"learning from the pretrained {name} backbone (the smallest whose ImageNet weights "
+                                f"are on this machine: {path})."), {"backbone": name, "weights": str(path)}
+        return "cnn", (f"{facts}: transfer learning would suit this data, but no ImageNet weights are on this "
+                       f"machine → a CNN trained from scratch. To enable it, put a Keras no-top weights file such "
+                       f"as {BACKBONES['mobilenet_0.25'].weights_file} in {keras_models_dir()}, or pass "
+                       "--weights FILE."), {}
+    why_not = ("grayscale" if shape.channels == 1 else f"smaller than {MIN_NATURAL_SIDE} px"
+               if min(shape.height, shape.width) < MIN_NATURAL_SIDE else f"{FEW_IMAGES_PER_CLASS}+ images per class")
+    return "cnn", (f"{facts}: {why_not}, so ImageNet features add little → a CNN trained from scratch: "
+                   "convolutions share weights across positions, which suits pixels."), {}
+
+
+def _table_plan(profile, config):
+    kept = len(profile.column_inputs)
+    return "mlp", (f"A table ({profile.split_sizes['train']} training rows, {kept} feature columns) → an MLP: "
+                   "columns have no spatial or sequential order to exploit, and normalisation and category "
+                   "lookups live inside the model so it takes raw columns."), {}
+
+
+# Google's text-classification guide (developers.google.com/machine-learning/guides/text-classification):
+# below this many samples per word of a typical text, n-gram models beat sequence models.
+NGRAM_SAMPLES_PER_WORD = 1500
+# Texts up to this many tokens: an RNN's steps (which run one after another) are few, and it learns
+# word order with fewer parameters than attention; longer texts go to the transformer, whose positions
+# are processed in parallel, which a CPU budget needs.
+RNN_MAX_TOKENS = 64
+
+
+def _text_plan(profile, config):
+    text, n = profile.text_inputs, profile.split_sizes["train"]
+    ratio = n / max(text.median_words, 1.0)
+    facts = (f"Text ({n} training texts, median {text.median_words:.0f} words, so samples / words per sample "
+             f"= {ratio:.0f})")
+    if ratio < NGRAM_SAMPLES_PER_WORD:
+        return "ngram", (f"{facts}: under {NGRAM_SAMPLES_PER_WORD}, the text-classification guide's rule → an "
+                         "n-gram model (TF-IDF over words and word pairs + dense layers): with few samples per "
+                         "word, word order adds too little to learn reliably."), {}
+    length = text.sequence_length
+    if length <= RNN_MAX_TOKENS:
+        return "rnn", (f"{facts}: {NGRAM_SAMPLES_PER_WORD} or more → a sequence model; texts are short (sequence "
+                       f"length {length} ≤ {RNN_MAX_TOKENS} tokens), so a bidirectional RNN, whose steps run one "
+                       "after another, stays cheap on a CPU."), {}
+    return "transformer", (f"{facts}: {NGRAM_SAMPLES_PER_WORD} or more → a sequence model; texts are long (sequence "
+                           f"length {length} > {RNN_MAX_TOKENS} tokens) → a transformer encoder: it attends to "
+                           "every position in parallel, where an RNN steps through them one by one."), {}
+
+
+# Series classification. The 1-D CNN (FCN/ResNet) is the default: the strongest simple baseline on the
+# UCR archive (Wang et al. 2017; Fawaz et al. 2019, "Deep learning for time series classification").
+# Short multichannel series (JapaneseVowels: 12 channels, ≤ 29 steps) go to the RNN: few steps keep its
+# step-by-step cost small, and its gated state mixes the channels at every step.
+SERIES_RNN_MAX_STEPS = 64
+# Attention pays off only with long series and many examples to learn position patterns from (Fawaz et
+# al. find no transformer-like advantage on the small UCR sets); below either, the CNN wins on a CPU.
+SERIES_TRANSFORMER_MIN_STEPS = 512
+SERIES_TRANSFORMER_MIN_SAMPLES = 10_000
+
+
+def _series_plan(profile, config):
+    spec, n = profile.series_inputs, profile.split_sizes["train"]
+    facts = (f"Series ({n} training series of {spec.length} steps × {spec.channels} "
+             f"channel{'s' if spec.channels > 1 else ''}, {profile.num_classes} classes)")
+    if spec.channels > 1 and spec.length <= SERIES_RNN_MAX_STEPS:
+        return "series_rnn", (f"{facts}: short (≤ {SERIES_RNN_MAX_STEPS} steps) and multichannel → an RNN "
+                              "(LSTM/GRU): few steps keep it cheap, and its state mixes the channels at every "
+                              "step."), {}
+    if spec.length >= SERIES_TRANSFORMER_MIN_STEPS and n >= SERIES_TRANSFORMER_MIN_SAMPLES:
+        return "series_transformer", (f"{facts}: long (≥ {SERIES_TRANSFORMER_MIN_STEPS} steps) with many "
+                                      f"examples (≥ {SERIES_TRANSFORMER_MIN_SAMPLES:,}) → a transformer encoder "
+                                      "over patches of steps: attention relates distant parts of a series."), {}
+    return "series_cnn", (f"{facts} → a 1-D CNN (FCN/ResNet with global average pooling), the strongest simple "
+                          "baseline on the UCR archive (Wang et al. 2017; Fawaz et al. 2019): convolutions learn "
+                          "shapes wherever in the series they occur."), {}
+
+
+# Forecast windows up to this many steps go to the RNN: its last state summarises the window in time
+# order, which is what a forecast continues, and at this length its step-by-step cost stays small on a
+# CPU; longer windows go to the 1-D CNN, which processes every step at once.
+FORECAST_RNN_MAX_STEPS = 100
+
+
+def _forecast_plan(profile, config):
+    spec, n = profile.forecast_inputs, profile.split_sizes["train"]
+    facts = (f"Forecasting ({n} training windows of {spec.lookback} steps × {len(spec.value_columns)} columns → "
+             f"{spec.horizon} steps)")
+    if spec.lookback <= FORECAST_RNN_MAX_STEPS:
+        return "series_rnn", (f"{facts}: windows of at most {FORECAST_RNN_MAX_STEPS} steps → an RNN (LSTM/GRU): "
+                              "its last state summarises the window in time order, which a forecast continues. "
+                              "Every family forecasts changes from the window's last value."), {}
+    return "series_cnn", (f"{facts}: windows longer than {FORECAST_RNN_MAX_STEPS} steps → a 1-D CNN: it processes "
+                          "every step at once, where an RNN steps through them one by one. Every family "
+                          "forecasts changes from the window's last value."), {}
+
+
+# The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
+RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan, "series": _series_plan,
+         "forecast": _forecast_plan}
+
+
+HYPERBAND_FACTOR = 3
+
+
+def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> int:
+    """Trials in one full Hyperband iteration (Keras Tuner's bracket sizes). A smaller trial cap ends
+    the search inside the first bracket, where every trial trains only the shortest epoch count."""
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:  # Keras Tuner's min_epochs
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(end_size / (bracket + 1) * factor ** (bracket - round_))
+               for bracket in range(brackets) for round_ in range(bracket + 1))
+
+
+def _task_reason(profile) -> str:
+    if profile.task == "forecast":
+        spec = profile.forecast_inputs
+        return (f"Forecasting: --horizon {spec.horizon} asks for the next {spec.horizon} steps of "
+                f"{', '.join(map(repr, spec.target_columns))} from the last {spec.lookback}.")
+    if profile.task == "regression":
+        return "Regression: the target is numeric with many distinct values."
+    return f"Classification: the target has {profile.num_classes} distinct classes."
+
+
+def choose_family(profile, config) -> Plan:
+    """Picks the family for this data (or checks a forced one).
+
+    Raises:
+        ConfigError: A forced family cannot take this kind of data.
+    """
+    if config.backbone:
+        family, reason, fixed = _run_backbone_plan(profile, config)
+    elif config.family == "auto":
+        family, reason, fixed = RULES[modality_of(profile).name](profile, config)
+    elif MODALITIES[config.family] != profile.modality:
+        valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
+        raise ConfigError(f"--family {config.family} takes {MODALITIES[config.family]} data, but this data is "
+                          f"{profile.modality}. Use --family {' or '.join(valid)} or --family auto.")
+    else:
+        family, reason, fixed = config.family, f"Family {config.family!r} was chosen with --family.", {}
+        if family == "transfer":
+            fixed = _forced_backbone(config)
+            reason += f" Backbone {fixed['backbone']} from {fixed['weights']}."
+    assert family in FAMILIES
+    max_trials = config.max_trials
+    if config.tuner == "hyperband" and max_trials < hyperband_trials(config.epochs):
+        max_trials = hyperband_trials(config.epochs)
+        reason += (f" Hyperband needs {max_trials} trials for one full iteration at {config.epochs} epochs, "
+                   f"so the trial cap is {max_trials} instead of {config.max_trials} (the time budget still applies).")
+    return Plan(family=family, reason=reason, task=profile.task, task_reason=_task_reason(profile),
+                tuner=config.tuner, max_trials=max_trials, time_budget=config.time_budget,
+                epochs=config.epochs, fixed_hyperparameters=fixed)
+
+
+def _forced_backbone(config) -> dict:
+    available = available_backbones(config.weights)
+    if not available:
+        raise ConfigError(f"--family transfer needs ImageNet weights, and none are on this machine. Put a Keras "
+                          f"no-top weights file (e.g. {BACKBONES['mobilenet_0.25'].weights_file}) in "
+                          f"{keras_models_dir()}, pass --weights FILE, or use --family cnn.")
+    name, path = next(iter(available.items()))
+    return {"backbone": name, "weights": str(path)}
+
+
+def _run_backbone_plan(profile, config):
+    """--backbone RUN_DIR: the earlier run's model, cut below its head, is the transfer backbone."""
+    run_dir = Path(config.backbone)
+    meta_file = run_dir / "model" / "metadata.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    earlier = (meta.get("image_inputs") or {}).get("channels")
+    if profile.modality != "image" or meta.get("modality") not in (None, "image"):
+        raise ConfigError(f"--backbone {run_dir} is a model for {meta.get('modality', 'unknown')} data; it can serve "
+                          f"as a backbone for images only, and this data is {profile.modality}.")
+    if earlier is not None and earlier != profile.image_inputs.channels:
+        raise ConfigError(f"--backbone {run_dir} takes {earlier}-channel images, but these have "
+                          f"{profile.image_inputs.channels}. Use a run trained on images of the same kind.")
+    if config.family not in ("auto", "transfer"):
+        raise ConfigError(f"--backbone is for the transfer family, but --family {config.family} was given. "
+                          "Drop one of them.")
+    return "transfer", (f"--backbone: the model of the earlier run in {run_dir}, cut below its output head, is "
+                        "the backbone; a new head is searched on its features, then its top layers are "
+                        "fine-tuned."), {"backbone": run_backbone_name(run_dir), "weights": str(run_dir / "model.keras")}

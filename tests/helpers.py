@@ -1,0 +1,125 @@
+"""Shared test helpers: tiny generated data, and a run's objects built by hand for report tests.
+
+Test files import from here (never from each other); fixtures that use these live in conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from automl.config import RunConfig
+from automl.diagnose import ClassMetrics, Diagnostics
+from automl.export import ExportResult
+from automl.ingest import SkippedFile
+from automl.profile import Guardrail, ImageInputs, Profile
+from automl.profile.columns import ColumnInput, ColumnProfile
+from automl.report import RunResult, write_report
+from automl.search import SearchResult, TrialRecord
+from automl.select import Plan
+
+EVIL_CLASS = "<script>alert(1)</script>"
+EVIL_PATH = "cats/<img src=x onerror=alert(1)>.jpg"
+
+
+def write_image(path, value: int, size=(16, 16), mode="RGB", seed=0):
+    """A noisy image around one brightness: dark and bright classes are separable by mean pixel."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    pixels = np.clip(rng.normal(value, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    image = image.convert(mode) if mode != "RGB" else image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def make_image_folder(root, per_class=8, classes=("bright", "dark"), sizes=((16, 16),), modes=("RGB",)):
+    values = {"bright": 210, "dark": 40, "mid": 125}
+    for c, name in enumerate(classes):
+        for i in range(per_class):
+            size, mode = sizes[i % len(sizes)], modes[i % len(modes)]
+            write_image(root / name / f"{name}_{i}.png", values[name], size, mode, seed=c * 100 + i)
+    return root
+
+
+def _history(epochs: int, metric: str) -> dict:
+    return {"loss": [1.0 / (e + 1) for e in range(epochs)], "val_loss": [1.1 / (e + 1) + 0.01 * e for e in range(epochs)],
+            metric: [0.5 + 0.04 * e for e in range(epochs)], f"val_{metric}": [0.48 + 0.035 * e for e in range(epochs)]}
+
+
+def _trials(count: int, metric: str, higher_better: bool) -> tuple[TrialRecord, ...]:
+    trials = []
+    for i in range(count):
+        score = 0.6 + 0.3 * ((i * 7) % count) / max(count, 1)
+        trials.append(TrialRecord(
+            trial_id=f"{i:04d}", hyperparameters={"units": 32 * (i % 4 + 1), "learning_rate": 10 ** -(2 + i % 3),
+                                                  "tuner/epochs": 4, "tuner/initial_epoch": 0, "tuner/bracket": 1},
+            score=score if higher_better else 1 - score, status="COMPLETED", epochs=4, params=1234 + i,
+            seconds=1.234 * (i + 1), history=_history(4, metric)))
+    trials.append(TrialRecord("failed", {"units": 8}, None, "FAILED", 0, 0, 0.1, {}))
+    return tuple(trials)
+
+
+def _search(count: int, metric: str, objective: str, higher_better: bool) -> SearchResult:
+    trials = _trials(count, metric, higher_better)
+    best = (max if higher_better else min)((t for t in trials if t.score is not None), key=lambda t: t.score)
+    return SearchResult(model=None, best_trial_id=best.trial_id, best_hyperparameters=dict(best.hyperparameters),
+                        trials=trials, objective=objective, tuner="hyperband", stopped_because="max_trials", seconds=42.25)
+
+
+def _export(run_dir: Path) -> ExportResult:
+    return ExportResult(run_dir / "model", run_dir / "model.keras", run_dir / "model" / "metadata.json",
+                        3.2e-7, 64, 2_500_000)
+
+
+def _classification(run_dir: Path, num_trials: int = 3, num_classes: int = 3):
+    names = ("cats", "dogs", EVIL_CLASS) + tuple(f"class{i}" for i in range(num_classes - 3))
+    config = RunConfig(data="data/pets", run_dir=str(run_dir), seed=7)
+    profile = Profile(
+        name="pets", modality="image", task="classification", class_names=names,
+        split_sizes={"train": 70, "val": 15, "test": 15},
+        class_counts={s: tuple(n for _ in names) for s, n in (("train", 20), ("val", 5), ("test", 5))},
+        imbalance_ratio=1.0, class_weight=None, facts=(("Source", "data/pets"), ("Task", "classification")),
+        guardrails=(Guardrail("Class balance", "Passed", "Balanced."), Guardrail("Image size", "Done", "Resized."),
+                    Guardrail("Unreadable files", "Alerted", "60 files were skipped.")),
+        skipped=(SkippedFile(EVIL_PATH, "not an image"),)
+        + tuple(SkippedFile(f"dogs/bad{i}.jpg", "truncated") for i in range(59)),
+        image_inputs=ImageInputs(32, 32, 3))
+    plan = Plan("cnn", "Images → a CNN.", "classification", "Classification: 3 classes.", "hyperband", 10, 600.0, 20)
+    result = _search(num_trials, "accuracy", "val_accuracy", higher_better=True)
+    diagnosis = Diagnostics(
+        task="classification", metrics={"train": {"accuracy": 0.99, "loss": 0.05}, "val": {"accuracy": 0.95, "loss": 0.2},
+                                        "test": {"accuracy": 0.984, "loss": 0.1}},
+        baseline={"accuracy": 0.34}, best_epoch=3, gap=0.04, verdict="ok", verdict_reason="Train and val are close.",
+        fixes=(), confusion=tuple(tuple(5 if r == c else 0 for c in range(len(names))) for r in range(len(names))),
+        per_class=tuple(ClassMetrics(n, 0.9, 0.8, 0.85, 5) for n in names))
+    return config, profile, plan, result, diagnosis, _export(run_dir)
+
+
+def _regression(run_dir: Path):
+    config = RunConfig(data="data/houses.csv", run_dir=str(run_dir), target="price")
+    columns = (ColumnProfile("area", "numeric", 0.1, 50, "feature"),
+               ColumnProfile("id", "integer", 0.0, 40, "dropped", "ID-like"),
+               ColumnProfile("<b>city</b>", "categorical", 0.0, 3, "feature"))
+    profile = Profile(
+        name="houses", modality="table", task="regression", class_names=(), split_sizes={"train": 28, "val": 6, "test": 6},
+        class_counts={}, imbalance_ratio=1.0, class_weight=None, facts=(("Source", "data/houses.csv"),),
+        guardrails=(Guardrail("Missing values", "Done", "Filled."),), columns=columns,
+        column_inputs=(ColumnInput("area", "area", "numeric", 80.0, 4.0, 75.0),
+                       ColumnInput("<b>city</b>", "b_city_b", "categorical", vocabulary=("Paris", "Lyon"))))
+    plan = Plan("mlp", "A table → an MLP.", "regression", "Regression: numeric target.", "random", 5, None, 10)
+    result = _search(3, "mae", "val_loss", higher_better=False)
+    metrics = {s: {"mae": 1.5, "rmse": 2.0, "r2": 0.8} for s in ("train", "val", "test")}
+    diagnosis = Diagnostics("regression", metrics, {"mae": 5.0, "rmse": 6.0, "r2": 0.0}, 2, 0.01, "underfitting",
+                            "Train R² 0.400 is below 0.5.", ("Give the search more time or epochs.",))
+    return config, profile, plan, result, diagnosis, _export(run_dir)
+
+
+def write_run_report(run_dir: Path, config, profile, plan, result, diagnosis, export, command: str = "",
+                     measurements=None):
+    """Writes the report of a run assembled from its parts (as the pipeline's RunResult)."""
+    run = RunResult(config, profile, plan, result, diagnosis, export, measurements, command)
+    return write_report(run, run_dir)
