@@ -9,7 +9,7 @@ from pathlib import Path
 
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
-from automl.modalities import modality_of
+from automl.modalities import modality_of, task_named
 from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir, run_backbone_name
 
 
@@ -175,16 +175,6 @@ def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> int:
                for bracket in range(brackets) for round_ in range(bracket + 1))
 
 
-def _task_reason(profile) -> str:
-    if profile.task == "forecast":
-        spec = profile.forecast_inputs
-        return (f"Forecasting: --horizon {spec.horizon} asks for the next {spec.horizon} steps of "
-                f"{', '.join(map(repr, spec.target_columns))} from the last {spec.lookback}.")
-    if profile.task == "regression":
-        return "Regression: the target is numeric with many distinct values."
-    return f"Classification: the target has {profile.num_classes} distinct classes."
-
-
 def choose_family(profile, config) -> Plan:
     """Picks the family for this data (or checks a forced one).
 
@@ -210,7 +200,7 @@ def choose_family(profile, config) -> Plan:
         max_trials = hyperband_trials(config.epochs)
         reason += (f" Hyperband needs {max_trials} trials for one full iteration at {config.epochs} epochs, "
                    f"so the trial cap is {max_trials} instead of {config.max_trials} (the time budget still applies).")
-    return Plan(family=family, reason=reason, task=profile.task, task_reason=_task_reason(profile),
+    return Plan(family=family, reason=reason, task=profile.task, task_reason=task_named(profile.task).reason(profile),
                 tuner=config.tuner, max_trials=max_trials, time_budget=config.time_budget,
                 epochs=config.epochs, fixed_hyperparameters=fixed)
 

@@ -1,4 +1,5 @@
-"""Tiny generated datasets, made deterministically in tmp_path (no network, no shared data)."""
+"""Fixtures: tiny generated datasets, made deterministically in tmp_path (no network, no shared data), and a
+seeded, cleared Keras for every test. Helpers that are not fixtures live in helpers.py."""
 
 from __future__ import annotations
 
@@ -6,14 +7,24 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_image_folder
 
 from automl.config import load_config
+from helpers import make_image_folder
 
 FAST = dict(max_trials=1, epochs=2, time_budget=None, batch_size=8, tuner="random")
+
+
+@pytest.fixture(autouse=True)
+def seeded_fresh_keras():
+    """Every test starts from the same seeds and ends with Keras' global state (layer names, graphs) cleared,
+    so tests do not depend on their order."""
+    keras.utils.set_random_seed(0)
+    yield
+    keras.backend.clear_session()
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from automl.report import RunResult, write_report
 from automl.search import SearchResult, TrialRecord
 from automl.select import Plan
 
+# The real MobileNet v1 α 0.25 no-top weights (../shared/data beside the checkout); tests skip without them.
+WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "keras-weights" / "mobilenet_2_5_224_tf_no_top.h5"
 EVIL_CLASS = "<script>alert(1)</script>"
 EVIL_PATH = "cats/<img src=x onerror=alert(1)>.jpg"
 
@@ -123,3 +125,58 @@ def write_run_report(run_dir: Path, config, profile, plan, result, diagnosis, ex
     """Writes the report of a run assembled from its parts (as the pipeline's RunResult)."""
     run = RunResult(config, profile, plan, result, diagnosis, export, measurements, command)
     return write_report(run, run_dir)
+
+
+def make_series(label: str, length: int, channels: int, rng) -> np.ndarray:
+    """[length, channels]: "up" is a noisy ramp, "wave" a noisy sine; each channel shifted a little."""
+    steps = np.linspace(0, 1, length)
+    base = steps * 2 - 1 if label == "up" else np.sin(steps * 4 * np.pi)
+    return np.stack([base + 0.1 * c + rng.normal(0, 0.1, length) for c in range(channels)], axis=1)
+
+
+def write_ts(path, per_class: int = 12, channels: int = 1, lengths=(24,), seed: int = 0, missing: bool = False):
+    """A UCR/UEA .ts file (written by hand, as the format's spec describes): one labelled series a line,
+    channels separated by ':', '?' for a missing value."""
+    rng = np.random.default_rng(seed)
+    equal = len(set(lengths)) == 1
+    lines = ["@problemName generated", "@timeStamps false", f"@missing {str(missing).lower()}",
+             f"@univariate {str(channels == 1).lower()}"] + ([] if channels == 1 else [f"@dimensions {channels}"]) + [
+             f"@equalLength {str(equal).lower()}"] + ([f"@seriesLength {lengths[0]}"] if equal else []) + [
+             "@classLabel true up wave", "@data"]
+    for i in range(per_class * 2):
+        label = ("up", "wave")[i % 2]
+        values = make_series(label, lengths[i % len(lengths)], channels, rng)
+        cells = [[f"{v:.4f}" for v in values[:, c]] for c in range(channels)]
+        if missing and i == 0:
+            cells[0][1] = "?"
+        lines.append(":".join(",".join(channel) for channel in cells) + f":{label}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+
+
+WORDS = {"pos": ["good", "great", "fine", "lovely"], "neg": ["bad", "awful", "poor", "dull"]}
+NOISE = ["the", "a", "movie", "film", "plot", "was", "and", "it", "acting", "story"]
+
+
+def make_texts(label: str, count: int, seed: int, words: int = 12) -> list[str]:
+    """Sentences of noise words with a few of the class's words mixed in."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for _ in range(count):
+        tokens = list(rng.choice(NOISE, words - 3)) + list(rng.choice(WORDS[label], 3))
+        texts.append(" ".join(rng.permutation(tokens)) + ".")
+    return texts
+
+
+def make_text_folder(root, per_class: int = 20, splits=("",)):
+    """root/[split/]{pos,neg}/i.txt with distinct generated texts."""
+    for s, split in enumerate(splits):
+        for c, label in enumerate(("neg", "pos")):
+            folder = root / split / label if split else root / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, text in enumerate(make_texts(label, per_class, seed=100 * s + 10 * c)):
+                (folder / f"{i}_{label}.txt").write_text(text, encoding="utf-8")
+    return root

@@ -7,7 +7,7 @@ picks the test examples worth showing. `result` holds the types.
 
 from automl.diagnose.result import ClassMetrics, Diagnostics, ForecastComparison
 from automl.diagnose.stage import diagnose
-from automl.diagnose.verdict import best_epoch_of, diagnose_predictions
+from automl.diagnose.verdict import best_epoch_of, diagnose_classification, diagnose_regression
 
 __all__ = ["diagnose", "Diagnostics", "ClassMetrics", "ForecastComparison", "best_epoch_of",
-           "diagnose_predictions"]
+           "diagnose_classification", "diagnose_regression"]

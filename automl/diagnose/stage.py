@@ -8,16 +8,21 @@ from automl.diagnose.forecast import diagnose_forecast
 from automl.diagnose.gallery import gallery_items
 from automl.diagnose.predictions import predict_splits
 from automl.diagnose.result import Diagnostics
-from automl.diagnose.verdict import best_epoch_of, diagnose_predictions
+from automl.diagnose.verdict import best_epoch_of, diagnose_classification, diagnose_regression
 
 
-def _labelled(dataset, profile, outputs, best_epoch) -> Diagnostics:
-    labels = {name: split.labels for name, split in dataset.splits().items()}
-    diagnosis = diagnose_predictions(profile.task, profile.class_names, labels, outputs, profile.target_mean,
-                                     best_epoch)
-    if profile.task != "classification":
-        return diagnosis
+def _labels(dataset) -> dict:
+    return {name: split.labels for name, split in dataset.splits().items()}
+
+
+def _classification(dataset, profile, outputs, best_epoch) -> Diagnostics:
+    labels = _labels(dataset)
+    diagnosis = diagnose_classification(profile.class_names, labels, outputs, best_epoch)
     return dataclasses.replace(diagnosis, gallery=gallery_items(dataset, labels["test"], outputs["test"]))
+
+
+def _regression(dataset, profile, outputs, best_epoch) -> Diagnostics:
+    return diagnose_regression(_labels(dataset), outputs, profile.target_mean, best_epoch)
 
 
 def _forecast(dataset, profile, outputs, best_epoch) -> Diagnostics:
@@ -25,7 +30,7 @@ def _forecast(dataset, profile, outputs, best_epoch) -> Diagnostics:
 
 
 # How each task is judged: forecasts against naive forecasts on the same windows, the others by labels.
-JUDGES = {"classification": _labelled, "regression": _labelled, "forecast": _forecast}
+JUDGES = {"classification": _classification, "regression": _regression, "forecast": _forecast}
 
 
 def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:

@@ -62,20 +62,30 @@ def _verdict_regression(metrics):
     return gap, "ok", f"Train R² {train:.3f} and validation R² {val:.3f} are within {OVERFIT_R2_GAP}.", ()
 
 
-def diagnose_predictions(task: str, class_names, labels: dict, outputs: dict, train_mean: float, best_epoch: int) -> Diagnostics:
-    """Turns true labels and model outputs per split into metrics and a verdict.
+def diagnose_regression(labels: dict, outputs: dict, train_mean: float, best_epoch: int) -> Diagnostics:
+    """MAE, RMSE and R² per split against the training mean, and the R² verdict.
 
     Args:
-        labels: split → true class ids (or targets).
-        outputs: split → predicted probabilities (n, classes) or predictions (n,).
-        train_mean: Mean training target (the regression baseline).
+        labels: split → true targets.
+        outputs: split → predictions (n,) or (n, 1).
+        train_mean: Mean training target (the baseline).
         best_epoch: Epoch (from 1) the kept weights come from.
     """
-    if task == "regression":
-        metrics = {s: _regression_metrics(labels[s], outputs[s].reshape(-1)) for s in labels}
-        baseline = _regression_metrics(labels["test"], np.full(len(labels["test"]), train_mean))
-        gap, verdict, reason, fixes = _verdict_regression(metrics)
-        return Diagnostics(task, metrics, baseline, best_epoch, gap, verdict, reason, fixes)
+    metrics = {s: _regression_metrics(labels[s], outputs[s].reshape(-1)) for s in labels}
+    baseline = _regression_metrics(labels["test"], np.full(len(labels["test"]), train_mean))
+    gap, verdict, reason, fixes = _verdict_regression(metrics)
+    return Diagnostics("regression", metrics, baseline, best_epoch, gap, verdict, reason, fixes)
+
+
+def diagnose_classification(class_names, labels: dict, outputs: dict, best_epoch: int) -> Diagnostics:
+    """Accuracy and log loss per split against the majority class, the verdict, the confusion matrix,
+    per-class metrics and calibration.
+
+    Args:
+        labels: split → true class ids.
+        outputs: split → predicted probabilities (n, classes).
+        best_epoch: Epoch (from 1) the kept weights come from.
+    """
     n = len(class_names)
     metrics = {s: _classification_metrics(labels[s], outputs[s], n) for s in labels}
     majority = int(np.bincount(labels["train"], minlength=n).argmax())
@@ -87,7 +97,7 @@ def diagnose_predictions(task: str, class_names, labels: dict, outputs: dict, tr
         labels["test"], predicted, labels=list(range(n)), zero_division=0)
     per_class = tuple(ClassMetrics(str(name), float(p), float(r), float(f), int(s))
                       for name, p, r, f, s in zip(class_names, precision, recall, f1, support))
-    return Diagnostics(task, metrics, baseline, best_epoch, gap, verdict, reason, fixes,
+    return Diagnostics("classification", metrics, baseline, best_epoch, gap, verdict, reason, fixes,
                        tuple(tuple(int(v) for v in row) for row in matrix), per_class,
                        calibrate(labels["test"], outputs["test"]))
 

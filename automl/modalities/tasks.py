@@ -29,6 +29,10 @@ class Task:
         headline: The test metrics the report's header and the CLI's summary line show.
         baseline_name: What the baseline row of the metrics table is.
         gap_wording: How the generalization gap is explained in the report.
+        has_classes: Labels are classes (balance, class weights, confusion matrix, gallery of mistakes).
+        independent_examples: Test examples are independent (a forecast's windows overlap), so a small test
+            split moves the score in visible steps.
+        standardised_target: The network learns the target standardised (its mean and spread are profiled).
     """
 
     name: str
@@ -40,6 +44,13 @@ class Task:
     headline: tuple[str, ...]
     baseline_name: str
     gap_wording: str
+    has_classes: bool = False
+    independent_examples: bool = True
+    standardised_target: bool = False
+
+    def reason(self, profile) -> str:
+        """Why this is the task, for the plan."""
+        raise NotImplementedError
 
     def output_head(self, x, profile):
         raise NotImplementedError
@@ -80,6 +91,9 @@ class Classification(Task):
     def gap_text(self, gap: float) -> str:
         return f"{100 * gap:.2f} percentage points ({self.gap_wording})"
 
+    def reason(self, profile) -> str:
+        return f"Classification: the target has {profile.num_classes} distinct classes."
+
     def score_sentence(self, test: dict, baseline: dict) -> str:
         return f"test accuracy {test['accuracy']:.2%} (majority baseline {baseline['accuracy']:.2%})"
 
@@ -93,6 +107,9 @@ class Regression(Task):
 
     def serve_outputs(self, result, class_names) -> dict:
         return {"prediction": tf.reshape(result, [-1])}
+
+    def reason(self, profile) -> str:
+        return "Regression: the target is numeric with many distinct values."
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,11 @@ class Forecast(Task):
     def serve_outputs(self, result, class_names) -> dict:
         return {"forecast": result}  # [batch, horizon, targets] in the targets' units
 
+    def reason(self, profile) -> str:
+        spec = profile.forecast_inputs
+        return (f"Forecasting: --horizon {spec.horizon} asks for the next {spec.horizon} steps of "
+                f"{', '.join(map(repr, spec.target_columns))} from the last {spec.lookback}.")
+
     def score_sentence(self, test: dict, baseline: dict) -> str:
         return f"test MASE {test['mase']:.3f} (seasonal naive {baseline['mase']:.3f}), MAE {test['mae']:.4g}"
 
@@ -117,13 +139,15 @@ class Forecast(Task):
 CLASSIFICATION = Classification(
     "classification", objective="val_accuracy", direction="max", loss="sparse_categorical_crossentropy",
     metrics=("accuracy",), outputs=("probabilities", "predicted_class"), headline=("accuracy",),
-    baseline_name="majority class", gap_wording="train minus validation accuracy")
+    baseline_name="majority class", gap_wording="train minus validation accuracy", has_classes=True)
 REGRESSION = Regression(
     "regression", objective="val_loss", direction="min", loss="mse", metrics=("mae",), outputs=("prediction",),
-    headline=("mae", "rmse", "r2"), baseline_name="training mean", gap_wording="train minus validation R²")
+    headline=("mae", "rmse", "r2"), baseline_name="training mean", gap_wording="train minus validation R²",
+    standardised_target=True)
 FORECAST = Forecast(
     "forecast", objective="val_loss", direction="min", loss="mse", metrics=("mae",), outputs=("forecast",),
-    headline=("mase", "mae", "rmse"), baseline_name="seasonal naive", gap_wording="validation minus train MASE")
+    headline=("mase", "mae", "rmse"), baseline_name="seasonal naive", gap_wording="validation minus train MASE",
+    independent_examples=False)
 
 TASKS = {task.name: task for task in (CLASSIFICATION, REGRESSION, FORECAST)}
 

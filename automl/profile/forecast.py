@@ -5,9 +5,10 @@ step) and ForecastInputs (lookback, horizon, columns, scales)."""
 from __future__ import annotations
 
 from automl.profile.series import SeriesInputs
+from automl.profile.guardrails import DONE, PASSED, Guardrail
 
 
-def forecast_facts(dataset, guardrail, passed: str, done: str):
+def forecast_facts(dataset):
     """Facts and guardrails for a forecasting dataset, its SeriesInputs and its ForecastInputs."""
     facts_, spec = dataset.forecast, dataset.forecast.inputs
     windows = {split: len(origins) for split, origins in facts_.origins.items()}
@@ -17,12 +18,12 @@ def forecast_facts(dataset, guardrail, passed: str, done: str):
              ("Windows", f"the last {spec.lookback} steps of every value column → the next {spec.horizon} steps of "
                          f"{', '.join(map(repr, spec.target_columns))}; "
                          + ", ".join(f"{split} {n}" for split, n in windows.items()))]
-    checks = [guardrail("Missing values", done if facts_.missing else passed,
+    checks = [Guardrail("Missing values", DONE if facts_.missing else PASSED,
                         f"{facts_.missing} missing values (or empty time steps) were filled by linear interpolation "
                         "in time." if facts_.missing else "No missing values or time steps."),
-              guardrail("Chronological splits", passed,
+              Guardrail("Chronological splits", PASSED,
                         "Validation and test windows forecast only time steps after every training target "
                         "(never shuffled across time).")]
     inputs = SeriesInputs(length=spec.lookback, channels=len(spec.value_columns), mean=spec.centred_mean,
                           std=spec.centred_std)
-    return facts, checks, inputs, spec
+    return facts, checks, {"series_inputs": inputs, "forecast_inputs": spec}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from automl.profile.guardrails import DONE, PASSED, Guardrail
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def series_inputs(dataset) -> SeriesInputs:
                         equal_length=bool(np.all(facts.lengths == facts.lengths[0])), columns=facts.columns)
 
 
-def series_facts(dataset, guardrail, passed: str, done: str):
+def series_facts(dataset):
     """Facts and guardrails for series, and the SeriesInputs the families build from."""
     facts_, inputs = dataset.series, series_inputs(dataset)
     lengths = facts_.lengths
@@ -61,11 +62,11 @@ def series_facts(dataset, guardrail, passed: str, done: str):
              ("Channel statistics (train)", ", ".join(f"mean {m:.3g} / std {s:.3g}"
                                                       for m, s in list(zip(inputs.mean, inputs.std))[:6])
               + (" …" if inputs.channels > 6 else ""))]
-    checks = [guardrail("Series length", passed if inputs.equal_length and not facts_.truncated else done,
+    checks = [Guardrail("Series length", PASSED if inputs.equal_length and not facts_.truncated else DONE,
                         "Every series has the same length." if inputs.equal_length and not facts_.truncated else
                         f"Series are padded with NaN to {inputs.length} steps (masked inside the model)"
                         + (f"; {facts_.truncated} longer ones were cut." if facts_.truncated else ".")),
-              guardrail("Missing values", done if facts_.missing else passed,
+              Guardrail("Missing values", DONE if facts_.missing else PASSED,
                         f"{facts_.missing} missing or non-finite values inside series are filled with their "
                         "channel's training mean inside the model." if facts_.missing else "No missing values.")]
-    return facts, checks, inputs
+    return facts, checks, {"series_inputs": inputs}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
+from automl.profile.guardrails import DONE, PASSED, Guardrail
 
 # Keras TextVectorization's default "lower_and_strip_punctuation" pattern (kept identical so that
 # the vocabulary counted here is exactly what the layer produces).
@@ -87,7 +88,7 @@ def text_inputs(dataset) -> TextInputs:
         median_words=float(np.median(lengths)), p95_words=p95, column=dataset.text.column)
 
 
-def text_facts(dataset, guardrail, passed: str, done: str):
+def text_facts(dataset):
     """Facts and guardrails for text, and the TextInputs the families build from."""
     inputs = text_inputs(dataset)
     facts_ = dataset.text
@@ -96,12 +97,12 @@ def text_facts(dataset, guardrail, passed: str, done: str):
                                 f"max {every.max()} (all splits)"),
              ("Vocabulary", f"{len(inputs.words):,} words (in 2+ training texts; capped at {MAX_WORDS:,}) and "
                             f"{len(inputs.ngrams):,} word n-grams (1-2) for the n-gram model")]
-    checks = [guardrail("Text encoding", done if facts_.undecodable else passed,
+    checks = [Guardrail("Text encoding", DONE if facts_.undecodable else PASSED,
                         f"{facts_.undecodable} texts held bytes that are not UTF-8; they were replaced by U+FFFD."
                         if facts_.undecodable else "Every text is valid UTF-8.")]
     longer = float(np.mean(every > inputs.sequence_length))
-    checks.append(guardrail("Text length", done if longer else passed,
+    checks.append(Guardrail("Text length", DONE if longer else PASSED,
                             f"Sequence models read the first {inputs.sequence_length} tokens; {longer:.1%} of texts "
                             "are longer (the n-gram model reads every token)." if longer else
                             f"Every text fits the {inputs.sequence_length} tokens sequence models read."))
-    return facts, checks, inputs
+    return facts, checks, {"text_inputs": inputs}

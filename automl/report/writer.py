@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from automl.modalities import task_named
 from automl.report import deploy_sections, forecast_section, plots, sections
 from automl.report.run_result import ReportPaths, RunResult
 from automl.report.state import load_state, save_state
@@ -136,7 +137,7 @@ def build_context(run: RunResult, run_dir: Path) -> dict:
         "diagnosis": diagnosis, "verdict_css": sections.VERDICT_CSS.get(diagnosis.verdict, "unknown"),
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command, "seed": config.seed,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
-        "export": _export_context(profile, export, run_dir), "is_classification": diagnosis.task == "classification",
+        "export": _export_context(profile, export, run_dir), "is_classification": task_named(diagnosis.task).has_classes,
         **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
         **deploy_sections.deployment_context(result, diagnosis, measurements, run_dir, sections.relative),
         **forecast_section.forecast_context(diagnosis),

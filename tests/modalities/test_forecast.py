@@ -17,13 +17,13 @@ import tensorflow as tf
 from automl import cli
 from automl.config import load_config
 from automl.errors import ConfigError, DataError
-from automl.export.savedmodel import export_model
+from automl.export import export_model
 from automl.families import FAMILIES
 from automl.diagnose.forecast_metrics import (forecast_errors, naive_forecast, seasonal_naive_forecast,
                                      seasonal_scale)
 from automl.ingest import load_dataset
 from automl.ingest.time_axis import autocorrelation_peak
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.modalities.batching import batched
 from automl.select import choose_family
 

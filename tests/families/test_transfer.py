@@ -9,11 +9,10 @@ import pytest
 from automl.errors import ConfigError
 from automl.families.transfer import available_backbones, backbone_for_file
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.select import choose_family
-from helpers import make_image_folder
+from helpers import WEIGHTS, make_image_folder
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "keras-weights" / "mobilenet_2_5_224_tf_no_top.h5"
 needs_weights = pytest.mark.skipif(not WEIGHTS.exists(), reason=f"real weights not found at {WEIGHTS}")
 
 
@@ -110,7 +109,7 @@ def test_building_without_weights_is_a_clear_error_not_a_random_backbone(keras_h
 def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, photos, config_for, monkeypatch):
     import numpy as np
 
-    from automl import transfer_search
+    from automl.search import transfer as transfer_search
     from automl.pipeline import run
     from automl.progress import NullProgress
 
@@ -139,7 +138,7 @@ def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, pho
 
 @needs_weights
 def test_a_fine_tune_that_hurts_validation_is_discarded(keras_home, photos, config_for, monkeypatch):
-    from automl import transfer_search
+    from automl.search import transfer as transfer_search
     from automl.pipeline import run
 
     shutil.copy(WEIGHTS, keras_home / "models")

@@ -13,9 +13,9 @@ import pytest
 from automl.profile.columns import ColumnInput, ColumnProfile
 from automl.config import RunConfig
 from automl.diagnose import ClassMetrics, Diagnostics
-from automl.export.savedmodel import ExportResult
-from automl.ingest.dataset import SkippedFile
-from automl.profile.profiler import Guardrail, ImageInputs, Profile
+from automl.export import ExportResult
+from automl.ingest import SkippedFile
+from automl.profile import Guardrail, ImageInputs, Profile
 from automl.report import ReportPaths, plots
 from automl.search import SearchResult, TrialRecord
 from automl.select import Plan

@@ -5,7 +5,7 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.search import search_models
 from automl.select import choose_family
 from helpers import make_image_folder

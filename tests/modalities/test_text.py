@@ -15,33 +15,9 @@ import pytest
 from automl import cli
 from automl.errors import ConfigError, DataError
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.select import choose_family
-
-WORDS = {"pos": ["good", "great", "fine", "lovely"], "neg": ["bad", "awful", "poor", "dull"]}
-NOISE = ["the", "a", "movie", "film", "plot", "was", "and", "it", "acting", "story"]
-
-
-def make_texts(label: str, count: int, seed: int, words: int = 12) -> list[str]:
-    """Sentences of noise words with a few of the class's words mixed in."""
-    rng = np.random.default_rng(seed)
-    texts = []
-    for _ in range(count):
-        tokens = list(rng.choice(NOISE, words - 3)) + list(rng.choice(WORDS[label], 3))
-        texts.append(" ".join(rng.permutation(tokens)) + ".")
-    return texts
-
-
-def make_text_folder(root, per_class: int = 20, splits=("",)):
-    """root/[split/]{pos,neg}/i.txt with distinct generated texts."""
-    for s, split in enumerate(splits):
-        for c, label in enumerate(("neg", "pos")):
-            folder = root / split / label if split else root / label
-            folder.mkdir(parents=True, exist_ok=True)
-            for i, text in enumerate(make_texts(label, per_class, seed=100 * s + 10 * c)):
-                (folder / f"{i}_{label}.txt").write_text(text, encoding="utf-8")
-    return root
-
+from helpers import NOISE, WORDS, make_text_folder, make_texts
 
 @pytest.fixture
 def text_folder(tmp_path):

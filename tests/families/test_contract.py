@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from automl.export.savedmodel import export_model
+from automl.export import export_model
 from automl.families import FAMILIES, MODALITIES
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.modalities.batching import batched
+from helpers import WEIGHTS, make_text_folder, write_ts
 
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys
@@ -42,9 +43,6 @@ FRESH_PROCESS = textwrap.dedent("""
 
 @pytest.fixture
 def data_for(image_folder, table_csv, tmp_path):
-    from test_series import write_ts
-    from test_text import make_text_folder
-
     return {"image": image_folder, "table": table_csv, "text": make_text_folder(tmp_path / "texts"),
             "series": write_ts(tmp_path / "series.ts", channels=2, lengths=(20, 24, 17), missing=True)}
 
@@ -73,8 +71,6 @@ def _raw_inputs(modality, profile, dataset):
 @pytest.fixture
 def weights_home(tmp_path, monkeypatch):
     """A KERAS_HOME holding the real MobileNet 0.25 weights (for the transfer family)."""
-    from test_transfer import WEIGHTS
-
     if not WEIGHTS.exists():
         pytest.skip(f"real weights not found at {WEIGHTS}")
     (tmp_path / "kh" / "models").mkdir(parents=True)

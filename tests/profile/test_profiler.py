@@ -4,7 +4,7 @@ import pytest
 
 from automl.errors import DataError
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from helpers import make_image_folder
 
 

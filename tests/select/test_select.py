@@ -2,7 +2,7 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.ingest import load_dataset
-from automl.profile.profiler import profile_dataset
+from automl.profile import profile_dataset
 from automl.select import choose_family
 
 

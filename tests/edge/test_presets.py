@@ -16,7 +16,7 @@ import pytest
 
 from automl.config import parse_duration
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # What the build reads: pyproject.toml names README.md as the readme and installs automl/ and pipelines/.
 SOURCES = ("pyproject.toml", "README.md", "automl", "pipelines")
 
