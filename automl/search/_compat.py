@@ -11,7 +11,8 @@ What is here:
     * Callbacks shared across trials: Keras Tuner deep-copies a search's callbacks for every trial.
     * The oracle's trial records and trial cap (`trials`, `ongoing_trials`, `max_trials`: attributes,
       not documented API), read and set from Keras callbacks.
-    * The first trial at the family's defaults, through the oracle's public `populate_space` hook.
+    * The first trial at the family's defaults, through the oracle's public `populate_space` hook, with
+      the oracle's draw counter (`_seed_state`, private) put back so later trials draw as before.
     * TensorFlow's gradient registry (private), from which each trial's traced graphs are released.
 """
 
@@ -158,9 +159,15 @@ def defaults_first(tuner) -> None:
 
     @functools.wraps(populate)
     def first_at_defaults(trial_id):
+        first = not all_trials(tuner)
+        # Private: the oracle's draw counter. Put back after the first trial's (discarded) draw, so later
+        # trials get the values they got before this hook existed (the old patch drew nothing for trial 0).
+        seed_state = getattr(oracle, "_seed_state", None)
         response = populate(trial_id)
-        if all_trials(tuner) or response.get("status") != "RUNNING" or not response.get("values"):
+        if not first or response.get("status") != "RUNNING" or not response.get("values"):
             return response
+        if isinstance(seed_state, int):
+            oracle._seed_state = seed_state
         bookkeeping = {k: v for k, v in response["values"].items() if k.startswith("tuner/")}
         defaults = {hp.name: hp.default for hp in oracle.hyperparameters.space}
         return {**response, "values": {**defaults, **bookkeeping}}

@@ -142,6 +142,18 @@ def test_the_first_trial_of_each_oracle_is_at_the_defaults(tmp_path, name):
         assert first.hyperparameters.values["tuner/epochs"] == 2
 
 
+def test_the_defaults_do_not_shift_the_random_draws_of_later_trials(tmp_path):
+    """Trial 1 gets the oracle's first random draw, as before the hook existed (the old patch drew nothing
+    for trial 0): the same seed gives the same search as earlier versions. Fails if `_seed_state` moves."""
+    hooked = _tuner(tmp_path / "hooked", "random", 5, _TinyModel())
+    assert isinstance(hooked.oracle._seed_state, int)
+    plain = kt.RandomSearch(_TinyModel(), objective="val_loss", max_trials=5, seed=1, directory=str(tmp_path),
+                            project_name="plain")
+    hooked.oracle.create_trial("a")
+    second, plain_first = hooked.oracle.create_trial("b"), plain.oracle.create_trial("a")
+    assert second.hyperparameters.values == plain_first.hyperparameters.values
+
+
 # TensorFlow's gradient registry.
 
 def test_tensorflow_registers_custom_gradients_in_the_registry_we_read():
