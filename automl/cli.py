@@ -54,6 +54,8 @@ def _data_flags(parser) -> None:
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
+    parser.add_argument("--follow-symlinks", action="store_true", default=None,
+                        help="also read what symbolic links in the data lead to outside it (default: skipped and listed)")
     parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
     parser.add_argument("--horizon", type=_positive_int, metavar="H",
                         help="forecast the next H time steps: giving a horizon is what asks for forecasting (DATA is "
@@ -124,7 +126,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner")}
+        "batch_size", "tuner", "follow_symlinks")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)
 

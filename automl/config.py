@@ -57,6 +57,8 @@ class RunConfig:
         cache_features: Transfer family: search the head on backbone features computed once, then
             fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
+        follow_symlinks: Read files and folders that symbolic links inside the data lead to outside it
+            (by default they are skipped and listed: nothing outside the data named is read).
         resume: Continue the search stored in run_dir.
     """
 
@@ -84,6 +86,7 @@ class RunConfig:
     backbone: str | None = None
     cache_features: bool = True
     overwrite: bool = False
+    follow_symlinks: bool = False
     resume: bool = False
 
     def __post_init__(self):
