@@ -4,6 +4,9 @@ exit code 1 with one clear message, and prints progress and a one-line summary."
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import importlib
 import json
 import os
 import shlex
@@ -17,9 +20,12 @@ from pathlib import Path
 from rich.console import Console
 
 from automl.config import FAMILY_CHOICES, MODALITY_CHOICES, TUNERS
-from automl.errors import AutomlError
+from automl.errors import AutomlError, DataError
 
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
+# The module each command's work is in, imported during start-up (see _interrupts_after).
+STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl.pipeline",
+          "predict": "automl.predict", "report": "automl.report"}
 
 
 class _UsageError(Exception):
@@ -116,8 +122,7 @@ def _config(args):
     if isinstance(resume, str):
         output = resume
         if data is None:
-            record = Path(resume) / "run.json"
-            data = json.loads(record.read_text())["data"] if record.exists() else None
+            data = _recorded_data(Path(resume))
     if data is None:
         raise _UsageError(f"No data given. Pass a folder, a table, an .npz, tfds:NAME or {EXAMPLES}.")
     if args.command == "run" and output is None:
@@ -129,6 +134,22 @@ def _config(args):
         "batch_size", "tuner", "follow_symlinks")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)
+
+
+def _recorded_data(run_dir: Path) -> str | None:
+    """The data a run in run_dir was started on (its run.json), or None when it has no record."""
+    record = run_dir / "run.json"
+    if not record.exists():
+        return None
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DataError(f"'{record}' is damaged ({error}), so the data to resume with is unknown. Give the data "
+                        f"too: automl run DATA --resume {shlex.quote(str(run_dir))}") from None
+    if not isinstance(data, str):
+        raise DataError(f"'{record}' is damaged (its data is {data!r}). Give the data too: "
+                        f"automl run DATA --resume {shlex.quote(str(run_dir))}")
+    return data
 
 
 def _print_plan(console, profile, plan) -> None:
@@ -148,14 +169,17 @@ def _run(args, console, started: float) -> int:
     from automl.cli_progress import RichProgress, format_seconds
     from automl.modalities import task_named
     from automl.pipeline import run
+    from automl.rundir import release_run_dir
 
     config = _config(args)
     progress = RichProgress(console)
     command = "automl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
+        args.run_started = True  # from here on the run may have made its folder: an interrupt can be resumed
         result = run(config, progress, command=command, started=started)
     finally:
         progress.close()
+        release_run_dir(config.run_dir)
     diagnosis = result.diagnostics
     score = task_named(diagnosis.task).score_sentence(diagnosis.metrics["test"], diagnosis.baseline)
     console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
@@ -174,16 +198,22 @@ def _plan(args, console, started: float) -> int:
 
 def _predict(args, console, started: float) -> int:
     from automl.predict import predict_to_csv
+    from automl.rundir import refuse_if_locked
 
-    path, count = predict_to_csv(Path(args.run_dir), Path(args.input), Path(args.output) if args.output else None)
+    refuse_if_locked(Path(args.run_dir), "predict with")
+    path, count, notes = predict_to_csv(Path(args.run_dir), Path(args.input), Path(args.output) if args.output else None)
+    for note in notes:
+        console.print(f"[yellow]![/] {note}", highlight=False)
     console.print(f"[bold green]✓[/] {count} predictions → {path}", highlight=False)
     return 0
 
 
 def _report(args, console, started: float) -> int:
     from automl.report import rewrite_report
+    from automl.rundir import holding_run_dir
 
-    paths = rewrite_report(Path(args.run_dir))
+    with holding_run_dir(Path(args.run_dir), "rewrite the report of"):
+        paths = rewrite_report(Path(args.run_dir))
     console.print(f"[bold green]✓[/] report → {paths.html}", highlight=False)
     return 0
 
@@ -202,6 +232,29 @@ def _export(args, console, started: float) -> int:
                           highlight=False)
     console.print(f"report → {Path(args.run_dir) / 'report.html'}", highlight=False)
     return 0
+
+
+@contextlib.contextmanager
+def _interrupts_after():
+    """Holds Ctrl-C and SIGTERM back until the block ends, then acts on them as usual. TensorFlow's import
+    runs Python code from C++ (pybind11's exec): a KeyboardInterrupt raised in there, even when caught,
+    makes CPython 3.11 kill itself with SIGINT at exit, so the exit code would be -2 instead of 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: handler for number, handler in previous.items() if callable(handler)}  # not ignored ones
+    for number in previous:
+        signal.signal(number, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if pending:
+        previous[pending[0]](pending[0], None)  # Python's for Ctrl-C raises KeyboardInterrupt; so does SIGTERM's
+        raise KeyboardInterrupt
 
 
 def _quiet_libraries() -> None:
@@ -241,19 +294,124 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export}[args.command]
     stopped = _stop_on_sigterm()
     try:
-        _quiet_libraries()
+        with _interrupts_after():  # start-up: TensorFlow's and the stages' imports
+            _quiet_libraries()
+            importlib.import_module(STAGES[args.command])
         return handler(args, console, started)
     except (AutomlError, _UsageError) as error:
         errors.print(f"[bold red]Error:[/] {error}")
         return 1
     except KeyboardInterrupt:
-        output = args.__dict__.get("output") or "RUN_DIR"
-        errors.print("\nInterrupted. Finished trials are kept and the interrupted one continues from its last "
-                     "finished epoch (the transfer family's fine-tuning restarts); continue with: "
-                     f"automl run --resume {shlex.quote(output)}")
+        errors.print("\n" + _interrupted_message(args, argv))
         return 128 + stopped.get("signal", signal.SIGINT)
+    except Exception as error:
+        failure = _write_failure(error)
+        if failure is None:
+            raise
+        errors.print(f"[bold red]Error:[/] {_write_failure_message(failure, args, argv)}")
+        return 1
     finally:
         stopped["restore"]()
+
+
+def _output_of(args) -> str | None:
+    resume = args.__dict__.get("resume")
+    return args.__dict__.get("output") or (resume if isinstance(resume, str) else None)
+
+
+def _setting_flags(args) -> list[str]:
+    """The run's settings as flags (what the user gave, the preset included), without data, output, resume
+    and overwrite: what a resume command must repeat so the settings it checks are unchanged."""
+    run_parser = next(action for action in build_parser()._actions
+                      if isinstance(action, argparse._SubParsersAction)).choices["run"]
+    flags = []
+    for action in run_parser._actions:
+        value = args.__dict__.get(action.dest)
+        if (not action.option_strings or action.dest in ("help", "output", "resume", "overwrite")
+                or value is None or value is False):
+            continue
+        name = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        flags += [name] if action.nargs == 0 else [name, str(value)]
+    return flags
+
+
+def _resume_command(args) -> tuple[str, str] | None:
+    """How to continue an interrupted or failed `automl run`: ("record", command) once run.json is written
+    (data and settings come from it), ("early", command) when the run had not written it yet (the command
+    names the data), None when the run never started (nothing to resume)."""
+    from automl.rundir import RECORD, is_run_dir
+
+    output = _output_of(args)
+    if args.command != "run" or not output or not args.__dict__.get("run_started"):
+        return None
+    quoted = " ".join(shlex.quote(flag) for flag in _setting_flags(args))
+    if (Path(output) / RECORD).is_file():
+        return "record", f"automl run --resume {shlex.quote(output)} {quoted}".rstrip()
+    if args.data and (not Path(output).exists() or is_run_dir(Path(output))):
+        return "early", f"automl run --resume {shlex.quote(output)} {shlex.quote(args.data)} {quoted}".rstrip()
+    return None
+
+
+def _original_command(argv) -> str:
+    return "automl " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+
+
+def _interrupted_message(args, argv) -> str:
+    resume = _resume_command(args)
+    if resume is None and args.command == "run":
+        return ("Interrupted before the run started: nothing was written, so there is nothing to resume. "
+                f"Start it again with: {_original_command(argv)}")
+    if resume is None:
+        return "Interrupted."
+    kind, command = resume
+    if kind == "early":
+        return ("Interrupted. Finished trials are kept, but none had finished yet (the run was still reading its "
+                f"data); continue with: {command}")
+    return ("Interrupted. Finished trials are kept and the interrupted one continues from its last finished epoch "
+            f"(the transfer family's fine-tuning restarts); continue with: {command}")
+
+
+# errno values of a write that cannot succeed until the user acts, with what to say about each.
+WRITE_ERRNOS = {
+    errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+}
+
+
+def _write_failure(error: BaseException) -> OSError | None:
+    """The OSError behind a failed write (the error itself or one it was raised from), or one made from the
+    message of a library that reports it as text (TensorFlow's, h5py's), else None."""
+    seen = error
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno in WRITE_ERRNOS:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    for number in WRITE_ERRNOS:
+        if os.strerror(number) in text:
+            return OSError(number, os.strerror(number))
+    return None
+
+
+def _write_failure_message(error: OSError, args, argv) -> str:
+    where = f" '{error.filename}'" if error.filename else ""
+    what = WRITE_ERRNOS[error.errno]
+    resume = _resume_command(args)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        then = f"continue with: {resume[1]}" if resume else f"run the command again: {_original_command(argv)}"
+        return (f"Cannot write{where}: {what} ({error.strerror}). Files written before are unchanged; free some "
+                f"space, then {then}")
+    elsewhere = {"run": "choose another --output",
+                 "predict": "pass -o to write the CSV elsewhere",
+                 "report": "copy the run directory somewhere writable and run `automl report` on the copy",
+                 "export": "copy the run directory somewhere writable and run `automl export` on the copy",
+                 }.get(args.command, "write elsewhere")
+    if error.errno == errno.EROFS:
+        return f"Cannot write{where}: {what} ({error.strerror}). Make that folder writable, or {elsewhere}."
+    return (f"Cannot open{where}: {what} ({error.strerror}). Check that you may write to that folder (and read "
+            f"the data), or {elsewhere}.")
 
 
 def _stop_on_sigterm() -> dict:

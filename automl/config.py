@@ -23,6 +23,9 @@ FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
 MODALITY_CHOICES = ("auto", "table", "series")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
+# Zero used to mean "no limit"; it is refused now, pointing to the spelling that says so.
+_ZERO_BUDGET = ("--time-budget {given} would leave no time to train. For no time limit give --time-budget none "
+                "(time_budget = \"none\" in a preset); otherwise a duration such as 90s, 10m or 1h.")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
 
 
@@ -132,6 +135,7 @@ def _validate(config: RunConfig) -> None:
         (0 < config.test_fraction < 0.5, f"test_fraction must be in (0, 0.5); got {config.test_fraction}."),
         (config.image_size is None or 8 <= config.image_size <= 1024,
          f"--image-size must be between 8 and 1024 pixels; got {config.image_size}."),
+        (config.time_budget != 0, _ZERO_BUDGET.format(given="0")),
         (config.time_budget is None or config.time_budget >= MIN_TIME_BUDGET_S,
          f"--time-budget {config.time_budget:g}s is too small to train even one model; "
          f"give at least {MIN_TIME_BUDGET_S:g}s (e.g. --time-budget 2m)."
@@ -147,18 +151,26 @@ def _validate(config: RunConfig) -> None:
 
 
 def parse_duration(text: str | float | int | None) -> float | None:
-    """Turns "90", "90s", "10m" or "1.5h" into seconds; "none"/"0" means no limit."""
+    """Turns "90", "90s", "10m" or "1.5h" into seconds; "none" (or None) means no limit. Zero and an empty
+    text are refused: they must not quietly mean "no limit"."""
     if isinstance(text, bool):
         raise ConfigError(f"time_budget must be a duration such as 90s, 10m or 1h; got {str(text).lower()}.")
-    if text is None or isinstance(text, (int, float)):
-        return None if not text else float(text)
-    if text.strip().lower() in ("none", "0", ""):
+    if text is None:
         return None
-    match = _DURATION.match(text)
-    if not match:
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    elif text.strip().lower() == "none":
+        return None
+    elif not text.strip():  # e.g. --time-budget "$BUDGET" with the variable unset
+        raise ConfigError("--time-budget is empty. Give a duration such as 90s, 10m or 1h, or none for no time limit.")
+    elif match := _DURATION.match(text):
+        value, unit = float(match.group(1)), (match.group(2) or "s").lower()
+        seconds = value * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    else:
         raise ConfigError(f"Cannot read the duration {text!r}. Use seconds or a unit: 90s, 10m, 1h.")
-    value, unit = float(match.group(1)), (match.group(2) or "s").lower()
-    return value * {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    if seconds == 0:
+        raise ConfigError(_ZERO_BUDGET.format(given=text if isinstance(text, str) else f"{text:g}"))
+    return seconds
 
 
 def config_keys() -> list[str]:

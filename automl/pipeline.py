@@ -17,7 +17,7 @@ from automl.modalities.batching import sample_inputs
 from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
-from automl.rundir import prepare_run_dir, record_run
+from automl.rundir import holding_run_dir, prepare_run_dir, record_run, release_run_dir
 from automl.search import search_models
 from automl.select import Plan, choose_family
 
@@ -41,8 +41,15 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
         started: time.monotonic() when the user's command began (the budget counts from there).
     """
     progress, start = progress or NullProgress(), started or time.monotonic()
-    deadline = start + config.time_budget if config.time_budget else None
-    config = prepare_run_dir(config)
+    config = prepare_run_dir(config)  # locks the run directory until the run ends
+    try:
+        result = _stages(config, progress, command, start + config.time_budget if config.time_budget else None)
+    finally:
+        release_run_dir(config.run_dir)
+    return dataclasses.replace(result, seconds=time.monotonic() - start)
+
+
+def _stages(config: RunConfig, progress, command: str, deadline: float | None) -> RunResult:
     progress.stage("ingest", config.data)
     dataset, profile, plan = plan_run(config)
     record_run(config, dataset.fingerprint)
@@ -56,24 +63,46 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
     measurements = measure_run(search, profile, plan, config, samples, export, deadline)
     result = RunResult(config, profile, plan, search, diagnosis, export, measurements, command)
     progress.stage("report")
-    report = write_report(result)
-    return dataclasses.replace(result, report=report, seconds=time.monotonic() - start)
+    return dataclasses.replace(result, report=write_report(result))
 
 
 def export_more(run_dir: Path, group: str) -> tuple[FormatExport, ...]:
     """`automl export`: converts a finished run's model.keras to more formats (export.FORMAT_GROUPS), checks
-    each on the kept held-out samples, and writes the report again with them.
+    each on the kept held-out samples, and writes the report again with them. Holds the run directory's lock.
 
     Raises:
-        DataError: RUN_DIR is not a finished run (no model.keras, kept samples or report state).
+        DataError: RUN_DIR is not a finished run (no model.keras, kept samples or report state), or one of
+            them is damaged, or model.keras holds code Keras's safe mode refuses to load.
+        ConfigError: Another process (a run) is writing to RUN_DIR.
     """
     run_dir = Path(run_dir)
     missing = [name for name in ("model.keras", SAMPLES_FILE) if not (run_dir / name).is_file()]
     if missing:
         raise DataError(f"'{run_dir}' has no {' or '.join(missing)}. Expected the directory of a run finished "
                         "by `automl run`.")
-    result = load_state(run_dir)
-    model = keras.models.load_model(run_dir / "model.keras")
-    measurements, added = add_formats(model, load_samples(run_dir), result.measurements, run_dir, group)
-    write_report(dataclasses.replace(result, measurements=measurements), run_dir)
+    with holding_run_dir(run_dir, "export"):
+        result = load_state(run_dir)
+        model = _load_keras_model(run_dir / "model.keras")
+        try:
+            samples = load_samples(run_dir)
+        except Exception as error:  # numpy's many kinds: a cut zip, a missing member, a pickled array
+            raise DataError(f"'{run_dir / SAMPLES_FILE}' is damaged ({type(error).__name__}: {error}), so the "
+                            "converted formats cannot be checked. Run `automl run` again to rebuild it.") from None
+        measurements, added = add_formats(model, samples, result.measurements, run_dir, group)
+        write_report(dataclasses.replace(result, measurements=measurements), run_dir)
     return added
+
+
+def _load_keras_model(path: Path) -> keras.Model:
+    """model.keras in safe mode (never runs code stored in the file), every failure one DataError."""
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises ValueError, TypeError, zipfile's and h5py's errors alike
+        reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
+        if "safe_mode" in str(error) or "Lambda" in str(error):
+            raise DataError(f"'{path}' holds code (a Lambda layer or a function) that Keras's safe mode refuses to "
+                            "load, and automl never runs code from a model file. automl's own runs never write "
+                            "such a layer: run `automl run` again to rebuild this run.") from None
+        raise DataError(f"'{path}' is damaged and cannot be loaded ({reason[:300]}). Run `automl run` again to "
+                        "rebuild it (the SavedModel in model/ is separate and may still work with `automl predict`)."
+                        ) from None

@@ -56,12 +56,25 @@ def calibrate(labels, probabilities, bins: int = CALIBRATION_BINS) -> Calibratio
     Returns:
         The reliability bins and the expected calibration error (0 for an empty split).
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
+    probabilities = np.asarray(probabilities)  # not converted: it may be examples × thousands of classes
     labels = np.asarray(labels).reshape(-1)
     if not len(labels):
         return Calibration(0.0, (), 0)
-    confidence = probabilities.max(axis=1)
-    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    return calibrate_top1(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels, bins)
+
+
+def calibrate_top1(confidence, correct, bins: int = CALIBRATION_BINS) -> Calibration:
+    """calibrate from each example's top-1 probability and whether that class is right (O(examples),
+    whatever the number of classes; at most `bins` bins are kept).
+
+    Args:
+        confidence: The top-1 probability of each example, shape (n,).
+        correct: Whether the top-1 class is the true class, shape (n,).
+    """
+    confidence = np.asarray(confidence, dtype=np.float64).reshape(-1)
+    correct = np.asarray(correct, dtype=np.float64).reshape(-1)
+    if not len(confidence):
+        return Calibration(0.0, (), 0)
     edges = np.linspace(0.0, 1.0, bins + 1)
     # A confidence of exactly 1.0 belongs to the last bin, not one past it.
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
@@ -72,6 +85,6 @@ def calibrate(labels, probabilities, bins: int = CALIBRATION_BINS) -> Calibratio
         if not count:
             continue
         mean_confidence, accuracy = float(confidence[members].mean()), float(correct[members].mean())
-        ece += count / len(labels) * abs(mean_confidence - accuracy)
+        ece += count / len(confidence) * abs(mean_confidence - accuracy)
         table.append(CalibrationBin(float(edges[b]), float(edges[b + 1]), mean_confidence, accuracy, count))
-    return Calibration(float(ece), tuple(table), int(len(labels)))
+    return Calibration(float(ece), tuple(table), int(len(confidence)))

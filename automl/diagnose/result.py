@@ -44,6 +44,15 @@ class ClassMetrics:
 
 
 @dataclass(frozen=True)
+class ConfusionPair:
+    """One cell off the confusion matrix's diagonal: how often a true class was predicted as another."""
+
+    true_class: str
+    predicted_class: str
+    count: int
+
+
+@dataclass(frozen=True)
 class Diagnostics:
     """What the final model achieves and what to do about it.
 
@@ -52,7 +61,10 @@ class Diagnostics:
         baseline: The same metrics for the majority class (or the training mean) on test.
         gap: Train minus validation accuracy (or R²).
         verdict: "ok", "overfitting" or "underfitting"; verdict_reason says which numbers decided it.
-        confusion: Test confusion matrix, rows = true class (classification only).
+        confusion: Test confusion matrix, rows = true class (classification with at most
+            confusion.FULL_CONFUSION_MAX_CLASSES classes; empty past that, where top_confusions summarise it).
+        top_confusions: The most frequent test mistakes (true, predicted, count), most frequent first, at most
+            confusion.TOP_CONFUSIONS (classification only; runs before it have none).
         calibration: Reliability of the test probabilities (classification only).
         forecast: Model vs naive vs seasonal-naive on the test windows, and the plot's data (forecasts only).
         gallery: The test examples the model got wrong most confidently (classification only).
@@ -71,3 +83,4 @@ class Diagnostics:
     calibration: Calibration | None = None
     forecast: ForecastComparison | None = None
     gallery: tuple[GalleryItem, ...] = ()
+    top_confusions: tuple[ConfusionPair, ...] = ()

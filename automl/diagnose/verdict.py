@@ -4,11 +4,12 @@ ok / overfitting / underfitting verdict with suggested fixes. Pure: it takes pre
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, mean_absolute_error,
-                             mean_squared_error, precision_recall_fscore_support, r2_score)
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from automl.diagnose.calibration import calibrate
-from automl.diagnose.result import ClassMetrics, Diagnostics
+from automl.diagnose.calibration import calibrate_top1
+from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, confusion_matrix, per_class_metrics, top_confusions
+from automl.diagnose.result import Diagnostics
+from automl.diagnose.top1 import top1
 from automl.modalities.tasks import OVERFIT_ACCURACY_GAP
 
 # Train R² this far above validation R² means the model memorises (0.1 of explained variance lost on unseen data).
@@ -18,13 +19,6 @@ OVERFIT_R2_GAP = 0.10
 UNDERFIT_LIFT = 0.5
 # Regression models explaining less than half the training variance underfit.
 UNDERFIT_R2 = 0.5
-
-
-def _classification_metrics(labels, probabilities, num_classes) -> dict[str, float]:
-    predicted = probabilities.argmax(axis=1)
-    clipped = np.clip(probabilities, 1e-7, 1)
-    return {"accuracy": float(accuracy_score(labels, predicted)),
-            "loss": float(log_loss(labels, clipped / clipped.sum(1, keepdims=True), labels=list(range(num_classes))))}
 
 
 def _regression_metrics(targets, predictions) -> dict[str, float]:
@@ -78,8 +72,11 @@ def diagnose_regression(labels: dict, outputs: dict, train_mean: float, best_epo
 
 
 def diagnose_classification(class_names, labels: dict, outputs: dict, best_epoch: int) -> Diagnostics:
-    """Accuracy and log loss per split against the majority class, the verdict, the confusion matrix,
-    per-class metrics and calibration.
+    """Accuracy and log loss per split against the majority class, the verdict, the confusion matrix (up
+    to FULL_CONFUSION_MAX_CLASSES classes) and the most frequent confusions, per-class metrics and calibration.
+
+    Time and memory are O(outputs) to read the probabilities once, then O(examples + classes): no
+    classes × classes array is built past FULL_CONFUSION_MAX_CLASSES.
 
     Args:
         labels: split → true class ids.
@@ -87,19 +84,17 @@ def diagnose_classification(class_names, labels: dict, outputs: dict, best_epoch
         best_epoch: Epoch (from 1) the kept weights come from.
     """
     n = len(class_names)
-    metrics = {s: _classification_metrics(labels[s], outputs[s], n) for s in labels}
+    summaries = {s: top1(labels[s], outputs[s]) for s in labels}
+    metrics = {s: {"accuracy": summary.accuracy, "loss": summary.loss} for s, summary in summaries.items()}
     majority = int(np.bincount(labels["train"], minlength=n).argmax())
     baseline = {"accuracy": float(np.mean(labels["test"] == majority))}
     gap, verdict, reason, fixes = _verdict_classification(metrics, float(np.mean(labels["train"] == majority)))
-    predicted = outputs["test"].argmax(axis=1)
-    matrix = confusion_matrix(labels["test"], predicted, labels=list(range(n)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels["test"], predicted, labels=list(range(n)), zero_division=0)
-    per_class = tuple(ClassMetrics(str(name), float(p), float(r), float(f), int(s))
-                      for name, p, r, f, s in zip(class_names, precision, recall, f1, support))
+    test, truth = summaries["test"], labels["test"]
+    matrix = confusion_matrix(truth, test.predicted, n) if n <= FULL_CONFUSION_MAX_CLASSES else ()
     return Diagnostics("classification", metrics, baseline, best_epoch, gap, verdict, reason, fixes,
-                       tuple(tuple(int(v) for v in row) for row in matrix), per_class,
-                       calibrate(labels["test"], outputs["test"]))
+                       matrix, per_class_metrics(truth, test.predicted, class_names),
+                       calibrate_top1(test.confidence, test.correct),
+                       top_confusions=top_confusions(truth, test.predicted, class_names))
 
 
 def best_epoch_of(history: dict[str, list[float]], objective: str) -> int:

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from automl.export.formats import FormatExport, export_format
 from automl.export.latency import Latency, first, measure_latency
+from automl.files import atomic_path
 from automl.modalities import modality_of
 from automl.search import make_tuner, rank_trials
 
@@ -99,7 +100,8 @@ def save_samples(samples, run_dir: Path) -> Path:
     arrays = {key: np.asarray(value) for key, value in kept.items()} if isinstance(kept, dict) else {"": np.asarray(kept)}
     arrays = {key: _as_unicode(value) if value.dtype == object else value for key, value in arrays.items()}
     path = run_dir / SAMPLES_FILE
-    np.savez_compressed(path, **{f"x{key}": value for key, value in arrays.items()})
+    with atomic_path(path) as temporary:  # ends in .npz, so numpy adds no suffix
+        np.savez_compressed(temporary, **{f"x{key}": value for key, value in arrays.items()})
     return path
 
 

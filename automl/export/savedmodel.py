@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from automl.files import atomic_path, write_text_atomic
 from automl.modalities import modality_of, task_named
 
 # Exported and in-memory probabilities (both in graph mode) may differ by float rounding only.
@@ -74,10 +75,11 @@ def export_model(model: keras.Model, profile, samples, run_dir: Path) -> ExportR
     archive.add_endpoint("serve", _serve_function(model, profile))
     archive.write_out(str(model_dir), verbose=False)
     keras_path = run_dir / "model.keras"
-    model.save(keras_path)
+    with atomic_path(keras_path) as temporary:  # ends in .keras, as Keras requires
+        model.save(temporary)
     metadata_path = model_dir / "metadata.json"
-    metadata_path.write_text(json.dumps(metadata(profile), indent=1))
-    (model_dir / "class_names.json").write_text(json.dumps(list(profile.class_names)))
+    write_text_atomic(metadata_path, json.dumps(metadata(profile), indent=1))
+    write_text_atomic(model_dir / "class_names.json", json.dumps(list(profile.class_names)))
     diff = _parity(model_dir, model, samples, profile)
     if diff > PARITY_TOLERANCE:
         raise RuntimeError(f"The exported SavedModel differs from the trained model by {diff:.2e} "

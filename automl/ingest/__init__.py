@@ -17,11 +17,13 @@ from automl.ingest.table import column_arrays, is_numeric_column, is_table_file,
 from automl.ingest.text import decode_text, is_text_file, load_text_folder, looks_like_text_folder
 from automl.ingest.tfds_source import load_tfds
 from automl.ingest.time_axis import regular_time_axis
+from automl.ingest.walk import DataFolder, follows_symlinks, outside_hint
 
 __all__ = ["Dataset", "Split", "SPLITS", "SkippedFile", "ForecastInputs", "load_dataset", "describe_layouts",
            # Readers shared with `automl predict` (new files are read by the training rules) and profiling:
            "decode_file", "is_image_file", "decode_text", "is_text_file", "is_table_file", "read_table",
-           "column_arrays", "is_numeric_column", "is_series_file", "read_ts", "pad_series", "regular_time_axis"]
+           "column_arrays", "is_numeric_column", "is_series_file", "read_ts", "pad_series", "regular_time_axis",
+           "DataFolder"]
 
 
 def describe_layouts(data: str) -> str:
@@ -58,12 +60,18 @@ def load_dataset(config) -> Dataset:
         if is_series_file(path):
             return load_series_files(path, config)
         raise DataError(f"Cannot read '{path}' (extension '{path.suffix}'). {describe_layouts(config.data)}")
-    if table_split_files(path):
+    if not path.is_dir():
+        raise DataError(f"Cannot read '{path}': it is neither a file nor a folder. {describe_layouts(config.data)}")
+    # Every walk below goes through DataFolder: links leading out of the data folder are not followed.
+    follow = follows_symlinks(config)
+    tree = DataFolder(path, follow)
+    if table_split_files(path, tree):
         return load_table(path, config)
-    if series_split_files(path):
+    if series_split_files(path, tree):
         return load_series_files(path, config)
-    if looks_like_text_folder(path):
+    if looks_like_text_folder(path, follow):
         return load_text_folder(path, config)
-    if looks_like_image_folder(path):
+    if looks_like_image_folder(path, follow):
         return load_image_folder(path, config)
-    raise DataError(f"No training data found in '{config.data}'. {describe_layouts(config.data)}")
+    tree.walk()
+    raise DataError(f"No training data found in '{config.data}'.{outside_hint(tree.skipped)} {describe_layouts(config.data)}")

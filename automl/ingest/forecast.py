@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, Split, fingerprint_of
-from automl.ingest.table import is_numeric_column, read_table
+from automl.ingest.table import REGRESSION_TARGET_LIMIT, is_numeric_column, read_table
 from automl.ingest.time_axis import TimeAxis, regular_time_axis, season_of
 
 # Column names taken as the time axis when no column holds dates (a monotonic number column).
@@ -210,6 +210,13 @@ def load_forecast(path: Path, config) -> Dataset:
     frame = read_table(path)
     time_column, announced = find_time_column(frame, config.time_column, where)
     columns, targets, notes = _value_columns(frame, time_column, config.target, where)
+    for column in columns:  # windows, changes and their squares are float32 inside the model
+        values = np.abs(pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64))
+        values = values[np.isfinite(values)]
+        if len(values) and values.max() > REGRESSION_TARGET_LIMIT:
+            raise DataError(f"The value column {column!r} of {where} holds values as large as {values.max():.3g}, "
+                            "beyond what the model's 32-bit numbers can square. Rescale it (e.g. take its "
+                            "logarithm or divide by a power of ten).")
     notes = ([announced] if announced else []) + notes
     axis: TimeAxis = regular_time_axis(frame[time_column], frame[columns], where)
     target_indices = tuple(columns.index(t) for t in targets)

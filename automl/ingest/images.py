@@ -19,6 +19,7 @@ from PIL import Image
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.walk import DataFolder, outside_hint
 
 # The formats tf.io.decode_image reads (the same set Keras' image_dataset_from_directory takes).
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".bmp"}
@@ -42,8 +43,8 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def looks_like_image_folder(root: Path) -> bool:
-    return any(is_image_file(path) for path in root.rglob("*") if path.is_file())
+def looks_like_image_folder(root: Path, follow_symlinks: bool = False) -> bool:
+    return any(is_image_file(path) for path in DataFolder(root, follow_symlinks).iter_files())
 
 
 def _inspect(path: Path):
@@ -68,27 +69,27 @@ def _inspect(path: Path):
     return hashlib.sha256(data).hexdigest(), height, width, mode
 
 
-def _class_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _class_folders(tree: DataFolder, root: Path) -> list[Path]:
+    return [p for p in tree.subfolders(root) if not p.name.startswith(".")]
 
 
-def _scan(root: Path, skipped: list[SkippedFile]) -> dict[str, list[Path]]:
+def _scan(tree: DataFolder, root: Path, skipped: list[SkippedFile]) -> dict[str, list[Path]]:
     """Maps class name to its image files; other files are listed as skipped."""
     classes = {}
-    for folder in _class_folders(root):
+    for folder in _class_folders(tree, root):
         files = []
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and is_image_file(path):
+        for path in tree.walk(folder):
+            if is_image_file(path):
                 files.append(path)
-            elif path.is_file() and not path.name.startswith("."):
+            elif not path.name.startswith("."):
                 skipped.append(SkippedFile(str(path), f"not an image ({path.suffix or 'no extension'})"))
         classes[folder.name] = files
     return classes
 
 
-def _split_layout(root: Path) -> dict[str, Path]:
+def _split_layout(tree: DataFolder, root: Path) -> dict[str, Path]:
     found = {}
-    for folder in _class_folders(root):
+    for folder in _class_folders(tree, root):
         split = SPLIT_FOLDERS.get(folder.name.lower())
         if split and split not in found:
             found[split] = folder
@@ -134,15 +135,19 @@ def load_image_folder(root: Path, config) -> Dataset:
         DataError: No images, a single class, classes too small, or no decodable image.
     """
     skipped: list[SkippedFile] = []
-    layout = _split_layout(root)
-    groups = {name: _scan(folder, skipped) for name, folder in layout.items()} or {"all": _scan(root, skipped)}
+    tree = DataFolder.of(root, config)
+    layout = _split_layout(tree, root)
+    groups = ({name: _scan(tree, folder, skipped) for name, folder in layout.items()}
+              or {"all": _scan(tree, root, skipped)})
+    skipped = tree.skipped + skipped  # links not followed first, then files that are not images
     class_names = sorted({name for classes in groups.values() for name in classes})
     files = [(group, path, class_names.index(name))
              for group, classes in groups.items() for name, paths in classes.items() for path in paths]
     if not files:
         raise DataError(
             f"No images found in '{root}'. Expected class sub-folders of images "
-            f"({root}/cats/*.jpg, {root}/dogs/*.jpg; formats: {', '.join(sorted(IMAGE_EXTENSIONS))}).")
+            f"({root}/cats/*.jpg, {root}/dogs/*.jpg; formats: {', '.join(sorted(IMAGE_EXTENSIONS))})."
+            + outside_hint(skipped))
     with ThreadPoolExecutor(max_workers=4) as pool:
         inspected = list(pool.map(_inspect, [path for _, path, _ in files]))
     good = []
@@ -153,9 +158,12 @@ def load_image_folder(root: Path, config) -> Dataset:
             good.append((group, path, label, result))
     if not good:
         raise DataError(f"None of the {len(files)} image files in '{root}' could be decoded "
-                        f"(e.g. {skipped[0].path}: {skipped[0].reason}). Check that the files are real images.")
+                        f"(e.g. {skipped[-1].path}: {skipped[-1].reason}). Check that the files are real images.")
     labels = np.array([label for _, _, label, _ in good])
-    check_class_sizes(labels, class_names, f"'{root}'", unit="readable images")
+    try:
+        check_class_sizes(labels, class_names, f"'{root}'", unit="readable images")
+    except DataError as error:
+        raise DataError(str(error) + outside_hint(skipped)) from None
 
     index_of = _assign_splits(good, labels, config)
     heights = np.array([info[1] for _, _, _, info in good])

@@ -21,6 +21,7 @@ import tensorflow as tf
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, SeriesFacts, Split, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.walk import DataFolder
 
 SERIES_EXTENSIONS = {".ts"}
 # Series are cut to this many steps: a CPU budget affords convolutions over a few thousand steps, and
@@ -30,15 +31,18 @@ MAX_SERIES_LENGTH = 2048
 # an ordered sequence (t0, t1, …): fewer ordered columns are more likely ordinary features (q1..q4).
 SERIES_MIN_COLUMNS = 10
 _STEP_NAME = re.compile(r"^(.*?)(\d+)$")
+# Values beyond this are infinite in the models' float32 series: read as missing, like ±inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def is_series_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in SERIES_EXTENSIONS and not path.name.startswith(".")
 
 
-def series_split_files(root: Path) -> dict[str, Path]:
-    """The .ts files of a folder by split: NAME_TRAIN.ts (+ NAME_TEST.ts), or a single .ts as "all"."""
-    files = sorted(p for p in root.iterdir() if is_series_file(p))
+def series_split_files(root: Path, tree: DataFolder | None = None) -> dict[str, Path]:
+    """The .ts files of a folder by split: NAME_TRAIN.ts (+ NAME_TEST.ts), or a single .ts as "all".
+    Links leading out of the folder are not followed (recorded in `tree`)."""
+    files = [p for p in (tree or DataFolder(root)).files(root) if is_series_file(p)]
     found = {}
     for path in files:
         split = path.stem.rsplit("_", 1)[-1].lower() if "_" in path.stem else ""
@@ -50,26 +54,115 @@ def series_split_files(root: Path) -> dict[str, Path]:
 
 
 def read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
-    """Series as [length, channels] float arrays (non-finite values as NaN) and their labels as strings
-    (empty when labelled is False and the file has none).
+    """Series as [length, channels] float arrays (non-finite values, and values beyond float32, as NaN) and
+    their labels as strings (empty when labelled is False and the file has none).
 
     Raises:
-        DataError: The file is not a readable, labelled .ts file.
+        DataError: The file is not a readable, labelled .ts file, or its header disagrees with its data.
     """
     from aeon.datasets import load_from_ts_file  # aeon is slow to import; only series need it
 
+    header = _ts_header(path)
+    if labelled and "classlabel" in header and header["classlabel"][1][:1] != ["true"]:
+        raise DataError(f"'{path}' line {header['classlabel'][0]}: '@classLabel {' '.join(header['classlabel'][1])}' "
+                        "says the series have no labels, but training needs them. Write '@classLabel true' and the "
+                        "class names, and end each series line with ':label'.")
     try:
         data, labels = load_from_ts_file(str(path))
-    except (OSError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise DataError(f"Cannot read the series file '{path}': {str(error).splitlines()[0] if str(error) else error!r}. "
+    except Exception as error:  # aeon raises OSError, ValueError, IndexError…: each is a file it cannot read
+        raise DataError(f"Cannot read the series file '{path}': {_aeon_message(error, path)}. "
                         "Expected a UCR/UEA .ts file (a header of @-lines, then @data and one labelled series "
                         "a line).") from None
     if len(data) == 0 or (labelled and len(labels) != len(data)):
         raise DataError(f"Found no labelled series in '{path}'. Expected a UCR/UEA .ts file with @classLabel "
                         "true and one series a line after @data.")
     series = [np.asarray(x, dtype=np.float64).T for x in data]  # aeon: [channels, length]
-    series = [np.where(np.isfinite(x), x, np.nan) for x in series]
-    return series, np.asarray(labels).astype(str)
+    # Values float32 cannot hold would be infinite in the model's float32 series: missing, like ±inf.
+    series = [np.where(np.isfinite(x) & (np.abs(x) <= FLOAT32_MAX), x, np.nan) for x in series]
+    labels = np.asarray(labels).astype(str)
+    _check_header(path, header, series, labels)
+    return series, labels
+
+
+def _ts_header(path: Path) -> dict[str, tuple[int, list[str]]]:
+    """The @-lines before @data: {lower-case field: (line number, its values)}."""
+    header = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            for number, line in enumerate(file, 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if not line.startswith("@"):
+                    break
+                field, *values = line.split()
+                if field.lower() == "@data":
+                    break
+                header[field[1:].lower()] = (number, [v.lower() if field.lower() != "@classlabel" or i == 0 else v
+                                                      for i, v in enumerate(values)])
+    except OSError as error:
+        raise DataError(f"Cannot read the series file '{path}': {error.strerror or error}.") from None
+    return header
+
+
+def _aeon_message(error: Exception, path: Path) -> str:
+    """aeon's message without its file-object repr, and the line of an unreadable number when there is one."""
+    text = str(error).splitlines()[0] if str(error) else repr(error)
+    text = re.sub(r"^Error loading <[^>]*>\.\s*", "", text)
+    bad = re.match(r"could not convert string to float: '(.*)'", text)
+    if bad:
+        line = _line_holding(path, bad.group(1))
+        text = f"{bad.group(1)!r} is not a number" + (f" (line {line})" if line else "")
+    return text
+
+
+def _line_holding(path: Path, value: str) -> int | None:
+    """The first data line with `value` as one of its cells."""
+    seen_data = False
+    with open(path, encoding="utf-8", errors="replace") as file:
+        for number, line in enumerate(file, 1):
+            if not seen_data:
+                seen_data = line.strip().lower().startswith("@data")
+                continue
+            if value in re.split(r"[,:]", line.strip()):
+                return number
+    return None
+
+
+def _check_header(path: Path, header: dict, series: list[np.ndarray], labels: np.ndarray) -> None:
+    """The header's @dimensions, @classLabel values and @seriesLength (with @equalLength true) must agree with
+    the data: a file whose header and data disagree is damaged or mislabelled, not something to guess about."""
+    def number(field):
+        line, values = header[field]
+        try:
+            return int(values[0])
+        except (IndexError, ValueError):
+            raise DataError(f"'{path}' line {line}: '@{field} {' '.join(values)}' is not a whole number.") from None
+
+    channels = sorted({x.shape[1] for x in series})
+    if "dimensions" in header and channels != [number("dimensions")]:
+        raise DataError(f"'{path}' line {header['dimensions'][0]}: the header says @dimensions "
+                        f"{number('dimensions')}, but the series have {', '.join(map(str, channels))} channel(s). "
+                        "Fix the header or the data.")
+    if channels == [0] or any(len(x) == 0 for x in series):
+        raise DataError(f"'{path}' has series with no values"
+                        + (" (the header says @timeStamps true, which this reader does not take)"
+                           if header.get("timestamps", (0, [""]))[1][:1] == ["true"] else "")
+                        + ". Expected one series a line: values separated by ',', channels by ':', then ':label'.")
+    if "classlabel" in header and header["classlabel"][1][:1] == ["true"] and len(labels):
+        declared = header["classlabel"][1][1:]
+        extra = sorted(set(map(str, labels)) - set(declared))
+        if declared and extra:
+            raise DataError(f"'{path}' line {header['classlabel'][0]}: @classLabel lists "
+                            f"{', '.join(map(repr, declared))}, but the series are also labelled "
+                            f"{', '.join(map(repr, extra[:8]))}. Add the labels to the @classLabel line or fix them.")
+    equal = header.get("equallength", (0, [""]))[1][:1] == ["true"]
+    if equal and "serieslength" in header:
+        lengths = sorted({len(x) for x in series})
+        if lengths != [number("serieslength")]:
+            raise DataError(f"'{path}' line {header['serieslength'][0]}: the header says @seriesLength "
+                            f"{number('serieslength')} (with @equalLength true), but the series are "
+                            f"{', '.join(map(str, lengths[:6]))} steps long. Fix the header or the data.")
 
 
 def pad_series(series: list[np.ndarray], length: int) -> np.ndarray:
@@ -120,7 +213,8 @@ def load_series_files(path: Path, config) -> Dataset:
     Raises:
         DataError: Unreadable files, mixed channel counts, a single class, or classes too small.
     """
-    files = {"all": path} if path.is_file() else series_split_files(path)
+    tree = DataFolder.of(path, config)
+    files = {"all": path} if path.is_file() else series_split_files(path, tree)
     notes: list[str] = []
     read = {name: _drop_empty(*read_ts(file), name, notes) for name, file in files.items()}
     class_names = class_order(np.concatenate([labels for _, labels in read.values()]))
@@ -155,7 +249,7 @@ def load_series_files(path: Path, config) -> Dataset:
         modality="series", task="classification", class_names=tuple(class_names),
         train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, how), fingerprint=fingerprint_of(splits),
-        series=facts, notes=tuple(notes))
+        series=facts, notes=tuple(notes), skipped=tuple(tree.skipped) if path.is_dir() else ())
 
 
 def step_columns(frame: pd.DataFrame) -> list[str]:
@@ -196,7 +290,8 @@ def series_from_table(dataset: Dataset, config) -> Dataset | None:
     if others:
         notes.append(f"Series models read only the time-step columns; not used: {', '.join(map(repr, others[:8]))}.")
     values = {name: getattr(dataset.table, name)[columns].to_numpy(dtype=np.float64) for name in ("train", "val", "test")}
-    values = {name: np.where(np.isfinite(v), v, np.nan).astype(np.float32)[..., None] for name, v in values.items()}
+    values = {name: np.where(np.isfinite(v) & (np.abs(v) <= FLOAT32_MAX), v, np.nan).astype(np.float32)[..., None]
+              for name, v in values.items()}
     splits = {name: series_split(values[name], split.labels) for name, split in dataset.splits().items()}
     every = np.concatenate(list(values.values()))[..., 0]
     # Trailing empty cells are a shorter series (padding), not missing values.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from automl.errors import DataError
 from automl.ingest.dataset import Dataset, Split, TableFacts, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.series import series_from_table
-from automl.ingest.text import text_from_table
+from automl.ingest.text import text_encoding, text_from_table
+from automl.ingest.walk import DataFolder
 
 TABLE_EXTENSIONS = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
 TARGET_GUESSES = ("label", "target", "class", "y")
@@ -29,10 +31,11 @@ def is_table_file(path: Path) -> bool:
 SPLIT_FILE_STEMS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 
 
-def table_split_files(root: Path) -> dict[str, Path]:
-    """train.csv (+ val.csv / valid.csv / validation.csv / dev.csv, test.csv) inside a folder, if present."""
+def table_split_files(root: Path, tree: DataFolder | None = None) -> dict[str, Path]:
+    """train.csv (+ val.csv / valid.csv / validation.csv / dev.csv, test.csv) inside a folder, if present.
+    Links leading out of the folder are not followed (recorded in `tree`)."""
     found = {}
-    for path in sorted(root.iterdir()):
+    for path in (tree or DataFolder(root)).files(root):
         stem = path.stem.lower()
         split = SPLIT_FILE_STEMS.get(stem)
         if split and is_table_file(path):
@@ -42,21 +45,67 @@ def table_split_files(root: Path) -> dict[str, Path]:
 
 def read_table(path: Path) -> pd.DataFrame:
     """Reads one table file; the delimiter follows the extension, with a sniff for ';' CSVs."""
+    return read_table_checked(path)[0]
+
+
+def read_table_checked(path: Path) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
+    """Reads one table file, and says which header names were repeated: {name: the columns pandas made of
+    its repeats ("x", "x.1", …)}.
+
+    Raises:
+        DataError: The file cannot be parsed, or a Parquet file repeats a column name.
+    """
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        options = dict(sep="\t" if suffix in (".tsv", ".tab") else ",", encoding="utf-8-sig",
+            _refuse_repeated_parquet_columns(path)
+            return pd.read_parquet(path), {}
+        options = dict(sep="\t" if suffix in (".tsv", ".tab") else ",", encoding=_csv_encoding(path),
                        encoding_errors="replace")  # like text files: U+FFFD, counted for text columns
         frame = pd.read_csv(path, **options)
         if frame.shape[1] == 1 and ";" in str(frame.columns[0]):
             options["sep"] = ";"
             frame = _with_decimal_commas(pd.read_csv(path, **options), pd.read_csv(path, decimal=",", **options))
         frame = _keep_zero_padded_codes(frame, path, options)
+        repeated = _repeated_header_names(frame, path, options)
+    except DataError:
+        raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as error:
         raise DataError(f"Cannot read the table '{path}': {str(error).splitlines()[0]}. "
                         "Expected a CSV/TSV with a header row, or a Parquet file.") from None
-    return frame
+    return frame, repeated
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 (a BOM dropped), or UTF-16/32 as a byte-order mark (or the NUL pattern of UTF-16) says:
+    Excel's "Unicode text" is UTF-16 with a BOM."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    codec, mark = text_encoding(head)
+    if codec == "utf-8":
+        return "utf-8-sig"
+    return codec.rsplit("-", 1)[0] if mark else codec  # "utf-16" reads (and drops) the mark itself
+
+
+def _refuse_repeated_parquet_columns(path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"The Parquet file '{path}' has repeated column names: "
+                        + ", ".join(f"{name!r} ({names.count(name)} times)" for name in repeated)
+                        + ". Give every column its own name.")
+
+
+def _repeated_header_names(frame: pd.DataFrame, path: Path, options: dict) -> dict[str, tuple[str, ...]]:
+    """pandas renames a repeated header name "x" to "x.1", "x.2", …: which names were repeated, and as what."""
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **options)
+    raw = [str(name) for name in header.iloc[0]] if len(header) else []
+    if len(raw) != frame.shape[1] or len(set(raw)) == len(raw):
+        return {}
+    return {name: tuple(str(frame.columns[i]) for i, r in enumerate(raw) if r == name)
+            for name in dict.fromkeys(raw) if raw.count(name) > 1 and name.strip()}
 
 
 def _with_decimal_commas(plain: pd.DataFrame, comma: pd.DataFrame) -> pd.DataFrame:
@@ -150,17 +199,33 @@ def load_table(path: Path, config) -> Dataset:
     Raises:
         DataError: Unreadable table, unknown target, too few rows or classes.
     """
-    files = table_split_files(path) if path.is_dir() else {"all": path}
-    frames = {name: read_table(file) for name, file in files.items()}
+    tree = DataFolder.of(path, config)
+    files = table_split_files(path, tree) if path.is_dir() else {"all": path}
+    frames, repeated = {}, {}
+    for split, file in files.items():
+        frames[split], repeated_here = read_table_checked(file)
+        repeated.update(repeated_here)
     name = path.stem if path.is_file() else path.resolve().name
-    return table_dataset(frames, config, name, where=f"'{files.get('train', path)}'")
+    dataset = table_dataset(frames, config, name, where=f"'{files.get('train', path)}'", repeated=repeated)
+    return dataclasses.replace(dataset, skipped=tuple(tree.skipped)) if tree.skipped else dataset
 
 
-def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str, notes=()) -> Dataset:
-    """Builds a Dataset from raw frames keyed "all" or "train"/"val"/"test"."""
+def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str, notes=(),
+                  repeated: dict[str, tuple[str, ...]] | None = None) -> Dataset:
+    """Builds a Dataset from raw frames keyed "all" or "train"/"val"/"test".
+
+    Args:
+        repeated: Header names that were repeated, and the columns pandas made of them ("x", "x.1").
+
+    Raises:
+        DataError: Unknown or unusable target, too few rows or classes, numbers too large for float32.
+    """
     # The target is guessed from the training table: a test file may hold no labels at all.
     target, announced = choose_target(frames.get("train", next(iter(frames.values()))), config.target, where)
     notes = list(notes) + ([announced] if announced else [])
+    notes += _repeated_names_note(repeated or {}, target, where)
+    frames, dropped = _drop_nested_columns(frames, target, where)
+    notes += dropped
     for split, frame in frames.items():
         if target not in frame.columns:
             unlabelled = (" An unlabelled test table cannot score the model: move it out of the folder (the "
@@ -177,6 +242,11 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         raise DataError(f"{where} has {len(whole)} rows and {whole.shape[1]} columns; "
                         "a table needs a target column, at least one feature column and at least 10 rows.")
     regression = _is_regression(whole[target])
+    _refuse_float32_overflow(whole, target, regression, where)
+    if regression and whole[target].nunique() == 1:
+        raise DataError(f"Every row of {where} has the same target value ({whole[target].iloc[0]} in "
+                        f"{target!r}): there is nothing to learn. Check the target column (--target), or add "
+                        "rows with other values.")
     class_names = [] if regression else _class_order(whole[target])
 
     def encode(series):
@@ -199,6 +269,70 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     )
     # A table with a text column is text data; one whose rows are series (t0..tN) is series data.
     return text_from_table(dataset, config) or series_from_table(dataset, config) or dataset
+
+
+def _repeated_names_note(repeated: dict[str, tuple[str, ...]], target, where: str) -> list[str]:
+    """A repeated target name is refused (a copy of the target among the features gives the answer away);
+    other repeated names are announced with what pandas renamed them to."""
+    for name, columns in repeated.items():
+        if str(target) in columns:
+            raise DataError(f"The target column {name!r} appears {len(columns)} times in the header of {where} "
+                            f"(read as {', '.join(map(repr, columns))}): a copy of the target among the features "
+                            "would give the answer away. Remove or rename the repeated column.")
+    if not repeated:
+        return []
+    return [f"Repeated column names in the header: " + "; ".join(
+        f"{name!r} ({len(columns)} times, read as {', '.join(map(repr, columns))})" for name, columns in repeated.items())
+        + ". Rename them to say what each holds."]
+
+
+# Cells holding these are nested values (Parquet list, struct and map columns): no table model reads them.
+NESTED_TYPES = (list, tuple, dict, set, np.ndarray)
+
+
+def _is_nested(series: pd.Series) -> bool:
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return isinstance(series.dtype, pd.ArrowDtype) and series.dtype.pyarrow_dtype.num_fields > 0
+    return bool(series.map(lambda value: isinstance(value, NESTED_TYPES)).any())
+
+
+def _drop_nested_columns(frames: dict[str, pd.DataFrame], target, where: str):
+    """Drops list / struct / map columns (announced); a nested target is refused."""
+    nested = list(dict.fromkeys(column for frame in frames.values() for column in frame.columns
+                                if _is_nested(frame[column])))
+    if not nested:
+        return frames, []
+    if target in nested:
+        raise DataError(f"The target column {target!r} of {where} holds nested values (lists, structs or maps), "
+                        "which cannot be classes or numbers to predict. Pick another column with --target, or "
+                        "flatten it into one value a row.")
+    frames = {split: frame.drop(columns=[c for c in nested if c in frame.columns]) for split, frame in frames.items()}
+    return frames, [f"Dropped nested column(s) {', '.join(map(repr, nested[:8]))} (lists, structs or maps), which a "
+                    "table model cannot read; flatten them into plain columns to use them."]
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A regression loss squares errors in float32: targets beyond this would overflow it.
+REGRESSION_TARGET_LIMIT = FLOAT32_MAX ** 0.5
+
+
+def _refuse_float32_overflow(whole: pd.DataFrame, target, regression: bool, where: str) -> None:
+    """Models compute in float32: numbers that float64 holds but float32 cannot (|x| > 3.4e38; for a
+    regression target, |y| whose square overflows) would become infinite, so they are refused by name."""
+    for column in whole.columns:
+        series = whole[column]
+        if not is_numeric_column(series) or pd.api.types.is_bool_dtype(series) or column == target and not regression:
+            continue
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        values = np.abs(values[np.isfinite(values)])
+        limit = REGRESSION_TARGET_LIMIT if column == target else FLOAT32_MAX
+        if len(values) and values.max() > limit:
+            what = "target column" if column == target else "column"
+            raise DataError(
+                f"The {what} {column!r} of {where} holds values as large as {values.max():.3g} "
+                f"({int((values > limit).sum())} above {limit:.3g}), beyond what the model's 32-bit numbers can "
+                f"{'hold' if column != target else 'square in the loss'}. Rescale it (e.g. take its logarithm or "
+                "divide by a power of ten)" + (" or drop it." if column != target else "."))
 
 
 def _table_splits(frames, target, encode, regression, config):

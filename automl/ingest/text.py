@@ -1,12 +1,13 @@
 """Ingest text: a folder of class sub-folders of .txt files, or a table's text column, as streamed
 splits of raw strings (the models vectorize inside, so they take raw text).
 
-Bytes that are not UTF-8 are replaced by U+FFFD, the same way every time, and counted; empty texts
-are skipped and listed.
+Text is UTF-8 unless a byte-order mark says UTF-16 or UTF-32; bytes that do not decode are replaced by
+U+FFFD, the same way every time, and counted; empty texts are skipped and listed.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from automl.errors import DataError
 from automl.ingest.dataset import Dataset, SkippedFile, Split, TextFacts, fingerprint_of
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.walk import DataFolder, outside_hint
 
 TEXT_EXTENSIONS = {".txt"}
 # Folders of unlabelled examples (IMDB's train/unsup) are not a class.
@@ -35,18 +37,44 @@ def is_text_file(path: Path) -> bool:
     return path.suffix.lower() in TEXT_EXTENSIONS and not path.name.startswith(".")
 
 
-def looks_like_text_folder(root: Path) -> bool:
+def looks_like_text_folder(root: Path, follow_symlinks: bool = False) -> bool:
     """Told apart from an image folder by extensions: more .txt files than image files."""
-    files = [path for path in root.rglob("*") if path.is_file()]
+    files = DataFolder(root, follow_symlinks).walk()
     return sum(map(is_text_file, files)) > sum(map(is_image_file, files))
 
 
+# Byte-order marks, longest first: UTF-32 LE's (FF FE 00 00) begins with UTF-16 LE's (FF FE).
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def text_encoding(data: bytes) -> tuple[str, int]:
+    """(codec, length of its byte-order mark): the mark's encoding when there is one; UTF-16/32 without a mark
+    when NUL bytes fill all but one byte of each character (ASCII written as UTF-16, e.g. by Windows tools);
+    else UTF-8."""
+    for mark, codec in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return codec, len(mark)
+    head = data[:4096]
+    if len(data) >= 4 and b"\0" in head:
+        for codec, width, wide in (("utf-32-le", 4, 0), ("utf-32-be", 4, 3), ("utf-16-le", 2, 0), ("utf-16-be", 2, 1)):
+            if len(data) % width:
+                continue
+            nul = [head[i::width].count(0) / len(head[i::width]) for i in range(width)]
+            if nul[wide] <= 0.1 and all(share >= 0.9 for i, share in enumerate(nul) if i != wide):
+                return codec, 0
+    return "utf-8", 0
+
+
 def decode_text(data: bytes) -> tuple[str, bool]:
-    """UTF-8 (a BOM dropped); undecodable bytes become U+FFFD. Returns (text, had undecodable bytes)."""
+    """UTF-8, or UTF-16/32 when a byte-order mark (or the NUL pattern of UTF-16) says so; the mark is dropped
+    and undecodable bytes become U+FFFD. Returns (text, had undecodable bytes)."""
+    codec, mark = text_encoding(data)
+    body = data[mark:]
     try:
-        return data.decode("utf-8-sig"), False
+        return body.decode(codec), False
     except UnicodeDecodeError:
-        return data.decode("utf-8-sig", errors="replace"), True
+        return body.decode(codec, errors="replace"), True
 
 
 def text_split(texts, labels: np.ndarray) -> Split:
@@ -56,20 +84,20 @@ def text_split(texts, labels: np.ndarray) -> Split:
     return Split(data, labels, hashes)
 
 
-def _folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _folders(tree: DataFolder, root: Path) -> list[Path]:
+    return [p for p in tree.subfolders(root) if not p.name.startswith(".")]
 
 
-def _scan(root: Path, skipped: list, ignored: list) -> dict[str, list[Path]]:
+def _scan(tree: DataFolder, root: Path, skipped: list, ignored: list) -> dict[str, list[Path]]:
     """Maps class name to its .txt files; unlabelled folders and loose files are ignored (noted)."""
     classes = {}
-    ignored += [p.name for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
-    for folder in _folders(root):
+    ignored += [p.name for p in tree.files(root) if not p.name.startswith(".")]
+    for folder in _folders(tree, root):
         if folder.name.lower() in UNLABELLED_FOLDERS:
             ignored.append(f"{folder.name}/")
             continue
         files = []
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for path in (p for p in tree.walk(folder) if not p.name.startswith(".")):
             if is_text_file(path):
                 files.append(path)
             else:
@@ -92,15 +120,18 @@ def load_text_folder(root: Path, config) -> Dataset:
         DataError: No text files, a single class, or classes too small.
     """
     skipped, ignored = [], []
-    layout = {SPLIT_FOLDERS[f.name.lower()]: f for f in reversed(_folders(root)) if f.name.lower() in SPLIT_FOLDERS}
+    tree = DataFolder.of(root, config)
+    layout = {SPLIT_FOLDERS[f.name.lower()]: f for f in reversed(_folders(tree, root)) if f.name.lower() in SPLIT_FOLDERS}
     layout = layout if "train" in layout else {}
-    groups = {name: _scan(folder, skipped, ignored) for name, folder in layout.items()} or {"all": _scan(root, skipped, ignored)}
+    groups = ({name: _scan(tree, folder, skipped, ignored) for name, folder in layout.items()}
+              or {"all": _scan(tree, root, skipped, ignored)})
+    skipped = tree.skipped + skipped  # links not followed first, then files that are not text
     class_names = sorted({name for classes in groups.values() for name in classes})
     files = [(group, path, class_names.index(name))
              for group, classes in groups.items() for name, paths in classes.items() for path in paths]
     if not files:
         raise DataError(f"No .txt files found in class sub-folders of '{root}'. Expected {root}/pos/1.txt, "
-                        f"{root}/neg/2.txt (optionally under train/ and test/).")
+                        f"{root}/neg/2.txt (optionally under train/ and test/)." + outside_hint(skipped))
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(_read, [path for _, path, _ in files]))
     good = []
@@ -112,7 +143,10 @@ def load_text_folder(root: Path, config) -> Dataset:
         else:
             good.append((group, label, *result))
     labels = np.array([label for _, label, _, _ in good], dtype=np.int64)
-    check_class_sizes(labels, class_names, f"'{root}'", unit="non-empty text files")
+    try:
+        check_class_sizes(labels, class_names, f"'{root}'", unit="non-empty text files")
+    except DataError as error:
+        raise DataError(str(error) + outside_hint(skipped)) from None
     texts = [text for _, _, text, _ in good]
     index_of, how = _assign_splits(np.array([group for group, _, _, _ in good]), labels, config)
     splits = {name: text_split([texts[i] for i in idx], labels[idx]) for name, idx in index_of.items()}

@@ -9,7 +9,7 @@ import pandas as pd
 import tensorflow as tf
 
 from automl.errors import DataError
-from automl.ingest import decode_file, is_image_file
+from automl.ingest import DataFolder, decode_file, is_image_file
 from automl.modalities.base import PREDICT_BATCH, Modality
 from automl.modalities.thumbnails import thumbnail
 
@@ -30,7 +30,7 @@ class ImageModality(Modality):
         return {"image": thumbnail(features)}
 
     def predict_inputs(self, source: Path, meta: dict):
-        paths = sorted(p for p in source.rglob("*") if is_image_file(p)) if source.is_dir() else [source]
+        paths = [p for p in DataFolder(source).walk() if is_image_file(p)] if source.is_dir() else [source]
         if not paths:
             raise DataError(f"No images in '{source}'.")
         return _image_batches(paths, meta["image_inputs"]), pd.DataFrame({"path": [str(p) for p in paths]})

@@ -63,20 +63,34 @@ def _example_value(column) -> str:
 
 
 def _table_batches(frame: pd.DataFrame, columns: list[dict]):
+    """The model's serving batches of frame's rows. Values of a numeric column that are not numbers are
+    treated as missing (the model fills them) and counted: frame.attrs["notes"] says so, one line a column."""
     missing = [c["name"] for c in columns if c["name"] not in frame.columns]
     if missing:
         raise DataError(f"The table lacks column(s) {', '.join(map(repr, missing))} that the model needs. "
                         f"Expected columns: {', '.join(c['name'] for c in columns)}.")
     keys = {c["name"]: c["key"] for c in columns}
     sub = frame[list(keys)].copy()
+    notes = []
     for column in columns:  # the training types decide, not how this file was parsed
         if column["kind"] == "numeric":
-            sub[column["name"]] = pd.to_numeric(sub[column["name"]], errors="coerce")
+            raw = sub[column["name"]]
+            sub[column["name"]] = pd.to_numeric(raw, errors="coerce")
+            lost = sub[column["name"]].isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+            unparsed = int(lost.sum())
+            if unparsed:
+                example = raw[lost].iloc[0]
+                many = unparsed > 1
+                notes.append(f"{unparsed} value{'s' if many else ''} in column '{column['name']}' "
+                             f"{'were' if many else 'was'} not {'numbers' if many else 'a number'} "
+                             f"(e.g. {str(example)[:40]!r}) and {'were' if many else 'was'} treated as missing.")
         else:
             sub[column["name"]] = sub[column["name"]].astype("string")
+    frame.attrs["notes"] = [*frame.attrs.get("notes", []), *notes]
     arrays = column_arrays(sub, keys)
-    for start in range(0, len(frame), PREDICT_BATCH):
-        yield {key: tf.constant(values[start:start + PREDICT_BATCH, 0]) for key, values in arrays.items()}
+    # Converted now (not lazily), so the notes are on the frame before the caller copies it.
+    return ({key: tf.constant(values[start:start + PREDICT_BATCH, 0]) for key, values in arrays.items()}
+            for start in range(0, len(frame), PREDICT_BATCH))
 
 
 TABLE = TableModality("table", accepts="a CSV/TSV/Parquet table with the training columns")

@@ -9,7 +9,7 @@ import pandas as pd
 import tensorflow as tf
 
 from automl.errors import DataError
-from automl.ingest import decode_text, is_table_file, is_text_file, read_table
+from automl.ingest import DataFolder, decode_text, is_table_file, is_text_file, read_table
 from automl.modalities.base import PREDICT_BATCH, Modality
 from automl.modalities.thumbnails import snippet
 
@@ -34,7 +34,7 @@ class TextModality(Modality):
 def _texts(source: Path, meta: dict):
     """Raw texts and the frame the predictions are added to: .txt files (one text each) or a table's text column."""
     if source.is_dir() or is_text_file(source):
-        paths = sorted(p for p in source.rglob("*") if is_text_file(p)) if source.is_dir() else [source]
+        paths = [p for p in DataFolder(source).walk() if is_text_file(p)] if source.is_dir() else [source]
         if not paths:
             raise DataError(f"No .txt files in '{source}'. Give a .txt file, a folder of them, or a table.")
         return [decode_text(p.read_bytes())[0] for p in paths], pd.DataFrame({"path": [str(p) for p in paths]})

@@ -11,6 +11,7 @@ from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from automl.errors import DataError
 from automl.ingest import is_numeric_column
 
 # A non-float column whose values are this unique is an identifier, not a feature.
@@ -20,6 +21,8 @@ ID_UNIQUE_RATIO = 0.95
 LEAK_SCORE = 0.99
 # Categories kept per column: enough for real categoricals, bounded for high-cardinality text.
 MAX_VOCABULARY = 1000
+# The model's Normalization layer holds a column's variance as a float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,12 @@ def _column_input(name, key, series: pd.Series) -> ColumnInput:
         values = values[np.isfinite(values)]
         if not len(values):
             return ColumnInput(name, key, "numeric")
-        return ColumnInput(name, key, "numeric", float(values.mean()), float(max(values.var(), 1e-12)),
+        variance = float(values.var())
+        if not variance <= FLOAT32_MAX:
+            raise DataError(f"The column {name!r} spreads too widely for the model's 32-bit numbers (values as large "
+                            f"as {np.abs(values).max():.3g}: their variance overflows {FLOAT32_MAX:.3g}). Rescale it "
+                            "(e.g. take its logarithm or divide by a power of ten) or drop it.")
+        return ColumnInput(name, key, "numeric", float(values.mean()), float(max(variance, 1e-12)),
                            float(np.median(values)))
     counts = series.astype("string").fillna("").value_counts()
     return ColumnInput(name, key, "categorical", vocabulary=tuple(map(str, counts.index[:MAX_VOCABULARY])))

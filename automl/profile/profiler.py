@@ -82,7 +82,7 @@ def profile_dataset(dataset: Dataset) -> Profile:
             f"{name} ({n})" for name, n in zip(dataset.class_names, np.sum(list(counts.values()), axis=0)))))
         checks.append(balance)
     checks.append(Guardrail("Unreadable files", ALERTED if dataset.skipped else PASSED,
-                            f"{len(dataset.skipped)} files were skipped (listed in the report)." if dataset.skipped
+                            _skipped_message(dataset.skipped) if dataset.skipped
                             else "Every file was read."))
     checks += leakage_checks(dataset)
     if sizes["test"] < SMALL_TEST_SPLIT and task.independent_examples:
@@ -90,9 +90,16 @@ def profile_dataset(dataset: Dataset) -> Profile:
                                 f"accuracy by {100 / max(sizes['test'], 1):.1f} points."))
     more, kind_checks, extra = MODALITY_FACTS[modality_of(dataset).name](dataset)
     if task.standardised_target:
-        extra["target_mean"] = float(np.mean(dataset.train.labels))
-        extra["target_std"] = float(np.std(dataset.train.labels) or 1.0)
+        labels = np.asarray(dataset.train.labels, dtype=np.float64)  # float32 squares of large targets overflow
+        extra["target_mean"] = float(np.mean(labels))
+        extra["target_std"] = float(np.std(labels) or 1.0)
     return Profile(
         name=dataset.name, modality=dataset.modality, task=dataset.task, class_names=dataset.class_names,
         split_sizes=sizes, class_counts=counts, imbalance_ratio=ratio, class_weight=weights,
         facts=tuple(facts + more), guardrails=tuple(checks + kind_checks), skipped=dataset.skipped, **extra)
+
+
+def _skipped_message(skipped) -> str:
+    links = sum(s.reason.startswith("symbolic link") for s in skipped)
+    return (f"{len(skipped)} file{'s were' if len(skipped) != 1 else ' was'} skipped (listed in the report)"
+            + (f", {links} of them symbolic link{'s' if links != 1 else ''} not followed." if links else "."))

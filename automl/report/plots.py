@@ -1,18 +1,26 @@
 """Report stage, plots: learning curves and the confusion matrix as inline PNG data URIs.
 
 Figures are built with `matplotlib.figure.Figure` and the Agg canvas directly, never pyplot, so
-writing a report touches no global matplotlib state.
+writing a report touches no global matplotlib state. Every text of every figure is drawn as written:
+class names, column names and targets come from the user's data, and "$x_1$" or a lone "$" must not be
+parsed as mathtext or handed to TeX (LITERAL_TEXT, applied by _data_uri to each figure it renders).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
+from contextlib import contextmanager
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
+
+from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES
 
 DPI = 90
 # Past this many classes tick labels overlap into an unreadable band; the heatmap alone still shows
@@ -23,12 +31,41 @@ MAX_ANNOTATED_CLASSES = 15
 # Class names longer than this are cut on the axes (the tables show them whole).
 MAX_TICK_CHARS = 18
 TRAIN_COLOUR, VAL_COLOUR, BEST_COLOUR = "#1f6feb", "#d9480f", "#555555"
+# Text is never mathtext nor TeX, only while a figure is rendered (rc_context: no global switch), so texts
+# made during drawing (tick labels) are literal too.
+LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+
+
+@contextmanager
+def literal_text():
+    """Texts made inside (figures built, laid out and drawn) print as written; rcParams are put back after."""
+    with rc_context(LITERAL_TEXT):
+        yield
+
+
+def drawn_literally(plot):
+    """Decorates a plot function: it builds and renders its figure under literal_text()."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with literal_text():
+            return plot(*args, **kwargs)
+    return wrapper
+
+
+def literal_texts(figure: Figure) -> Figure:
+    """Makes every text already in the figure (titles, labels, ticks, legends) print as written."""
+    for text in figure.findobj(Text):
+        text.set_usetex(False)
+        text.set_parse_math(False)
+    return figure
 
 
 def _data_uri(figure: Figure) -> str:
+    """The figure as a PNG data URI, every text in it drawn literally (see LITERAL_TEXT)."""
     buffer = io.BytesIO()
-    # No "Software" metadata: the PNG then holds no URL at all.
-    FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
+    with literal_text():
+        # No "Software" metadata: the PNG then holds no URL at all.
+        FigureCanvasAgg(literal_texts(figure)).print_png(buffer, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -56,6 +93,7 @@ def _plot_metric(axes, history, name: str, best_epoch: int) -> None:
     axes.legend(fontsize=8)
 
 
+@drawn_literally
 def learning_curves(history: dict[str, list[float]], best_epoch: int) -> str | None:
     """Plots loss and the main metric per epoch, train against validation, with the best epoch marked.
 
@@ -94,6 +132,7 @@ def _annotate(axes, matrix: np.ndarray) -> None:
                   color="white" if value > threshold else "black")
 
 
+@drawn_literally
 def confusion_heatmap(confusion, class_names) -> str | None:
     """Draws the test confusion matrix (rows: true class, columns: predicted class).
 
@@ -102,8 +141,12 @@ def confusion_heatmap(confusion, class_names) -> str | None:
         class_names: One name per row; tick labels are left out past MAX_LABELLED_CLASSES classes.
 
     Returns:
-        A `data:image/png;base64,...` URI, or None when there is no matrix.
+        A `data:image/png;base64,...` URI, or None when there is no matrix or it has more than
+        FULL_CONFUSION_MAX_CLASSES rows (a report state from before they were summarised): the report
+        shows the most frequent confusions instead.
     """
+    if not len(confusion) or len(confusion) > FULL_CONFUSION_MAX_CLASSES:
+        return None
     matrix = np.asarray(confusion, dtype=np.int64)
     if matrix.ndim != 2 or not matrix.size:
         return None
@@ -125,6 +168,7 @@ def confusion_heatmap(confusion, class_names) -> str | None:
     return _data_uri(figure)
 
 
+@drawn_literally
 def reliability_diagram(calibration) -> str | None:
     """Accuracy against mean confidence per confidence bin, with the diagonal of perfect calibration.
 

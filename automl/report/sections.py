@@ -9,6 +9,7 @@ import math
 import os
 from pathlib import Path
 
+from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, top_confusions_of_matrix
 from automl.modalities import modality_of, task_named
 from automl.search import rank_trials
 
@@ -132,9 +133,47 @@ def metrics_table(diagnosis) -> dict:
 
 
 def per_class_rows(diagnosis) -> tuple[list[dict], int]:
+    """Per-class rows in class order; past MAX_CLASS_ROWS classes, the MAX_CLASS_ROWS worst ones (lowest F1
+    among classes with test examples, then the largest) — the ones worth reading — and how many were left out."""
+    classes = list(diagnosis.per_class)
+    if len(classes) > MAX_CLASS_ROWS:
+        classes.sort(key=lambda c: (c.support == 0, c.f1, -c.support))
     rows = [{"name": c.name, "precision": f"{c.precision:.3f}", "recall": f"{c.recall:.3f}",
-             "f1": f"{c.f1:.3f}", "support": c.support} for c in diagnosis.per_class]
+             "f1": f"{c.f1:.3f}", "support": c.support} for c in classes]
     return capped(rows, MAX_CLASS_ROWS)
+
+
+def top_confusions(diagnosis, class_names) -> tuple:
+    """The most frequent test confusions: kept by the diagnosis, or (a report state written before they
+    were) counted from its full matrix."""
+    kept = tuple(getattr(diagnosis, "top_confusions", ()) or ())
+    if kept or not diagnosis.confusion:
+        return kept
+    return top_confusions_of_matrix(diagnosis.confusion, class_names)
+
+
+def confusion_table(diagnosis, class_names) -> dict:
+    """The confusion section's table, shown when the full matrix is not (past FULL_CONFUSION_MAX_CLASSES
+    classes): the most frequent (true, predicted) pairs and their share of the test mistakes."""
+    pairs = top_confusions(diagnosis, class_names)
+    examples = sum(c.support for c in diagnosis.per_class)
+    accuracy = diagnosis.metrics.get("test", {}).get("accuracy")
+    mistakes = round(examples * (1 - accuracy)) if examples and accuracy is not None and math.isfinite(accuracy) else 0
+    rows = [{"true": p.true_class, "predicted": p.predicted_class, "count": f"{p.count:,}",
+             "share": f"{100 * p.count / mistakes:.1f} %" if mistakes else "—"} for p in pairs]
+    covered = sum(p.count for p in pairs)
+    return {"rows": rows, "classes": len(class_names), "limit": FULL_CONFUSION_MAX_CLASSES,
+            "summarised": bool(diagnosis.per_class) and len(class_names) > FULL_CONFUSION_MAX_CLASSES,
+            "mistakes": f"{mistakes:,}", "covered": f"{100 * covered / mistakes:.1f} %" if mistakes else "—"}
+
+
+def confusion_summary(diagnosis, class_names) -> dict:
+    """summary.json's confusion figures: the full matrix when it is kept (else null) and the most frequent
+    confusions; both bounded (at most FULL_CONFUSION_MAX_CLASSES² and TOP_CONFUSIONS entries)."""
+    matrix = diagnosis.confusion if len(diagnosis.confusion) <= FULL_CONFUSION_MAX_CLASSES else ()
+    return {"confusion": [list(row) for row in matrix] or None,
+            "top_confusions": [{"true_class": p.true_class, "predicted_class": p.predicted_class, "count": p.count}
+                               for p in top_confusions(diagnosis, class_names)]}
 
 
 def gap_text(diagnosis) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.errors import DataError
+from automl.errors import AutomlError, DataError
+from automl.files import write_text_atomic
 
 STATE_FILE = "report_state.json"
 # Version 2 keeps one RunResult under "run"; version 1 (before the stage packages) kept its parts side by
@@ -100,7 +101,7 @@ def save_state(run_dir: Path, run) -> Path:
     path = Path(run_dir) / STATE_FILE
     kept = dataclasses.replace(run, search=dataclasses.replace(run.search, model=None), report=None)
     state = {"version": STATE_VERSION, "run": _encode(kept)}
-    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(path, json.dumps(state, ensure_ascii=False))  # a failed write keeps the previous state
     return path
 
 
@@ -133,9 +134,30 @@ def load_state(run_dir: Path):
     parts = ("config", "profile", "plan", "result", "diagnosis", "export") if version == 1 else ("run",)
     if version in (1, STATE_VERSION) and not all(isinstance(state.get(part), dict) for part in parts):
         raise DataError(f"'{path}' lacks part of the run ({', '.join(parts)}). Regenerate it with `automl run`.")
-    if version == 1:
-        return _decode(_from_version_1(state), OLD_MODULES)
-    if version != STATE_VERSION:
+    if version not in (1, STATE_VERSION):
         raise DataError(f"'{path}' has state version {version!r}; this automl reads versions 1 and "
                         f"{STATE_VERSION}. Regenerate the run with `automl run`.")
-    return _decode(state["run"], {})
+    try:
+        run = _decode(_from_version_1(state), OLD_MODULES) if version == 1 else _decode(state["run"], {})
+    except AutomlError:
+        raise  # already says what is wrong (a type outside automl, a setting that no longer validates)
+    except (TypeError, KeyError, ValueError, AttributeError) as error:  # a part missing, or of the wrong shape
+        raise DataError(f"'{path}' is damaged or incomplete ({type(error).__name__}: {error}), so the report "
+                        "cannot be written from it. Run `automl run` again to rebuild it.") from None
+    _check_parts(run, path)
+    return run
+
+
+def _check_parts(run, path: Path) -> None:
+    """The decoded state must be a whole RunResult: each stage's part is the dataclass it names (an edited
+    or truncated file could leave a list or a number where a profile belongs)."""
+    from automl.report.run_result import RunResult
+
+    if not isinstance(run, RunResult):
+        raise DataError(f"'{path}' does not hold a run (it holds {type(run).__name__}). Run `automl run` again "
+                        "to rebuild it.")
+    wrong = [name for name in ("config", "profile", "plan", "search", "diagnostics", "export")
+             if not dataclasses.is_dataclass(getattr(run, name))]
+    if wrong:
+        raise DataError(f"'{path}' is damaged: its {', '.join(wrong)} part{'s are' if len(wrong) > 1 else ' is'} "
+                        "missing or not what automl wrote. Run `automl run` again to rebuild it.")

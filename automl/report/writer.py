@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from automl.files import write_text_atomic
 from automl.modalities import task_named
 from automl.report import deploy_sections, forecast_section, plots, sections
 from automl.report.run_result import ReportPaths, RunResult
@@ -93,6 +94,8 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
                    "parity_samples": export.parity_samples, "size_bytes": export.size_bytes},
         "config": dataclasses.asdict(config), "command": command,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
+        # O(classes), never O(classes²): the full matrix only up to FULL_CONFUSION_MAX_CLASSES classes.
+        "per_class": diagnosis.per_class, **sections.confusion_summary(diagnosis, profile.class_names),
         **deploy_sections.summary_extras(result, diagnosis, measurements),
         **forecast_section.forecast_summary(diagnosis),
     }
@@ -117,17 +120,24 @@ def _data_context(profile) -> dict:
 def _results_context(profile, plan, result, diagnosis) -> dict:
     best = next((t for t in result.trials if t.trial_id == result.best_trial_id), None)
     per_class, per_class_more = sections.per_class_rows(diagnosis)
+    # Past FULL_CONFUSION_MAX_CLASSES classes there is no heatmap: the most frequent confusions are a table.
+    heatmap = plots.confusion_heatmap(diagnosis.confusion, profile.class_names)
     return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
             "stopped": sections.stopped_sentence(result, plan), "final_model": sections.ensemble_sentence(result),
             "search_time": sections.fmt_seconds(result.seconds),
             "curves": plots.learning_curves(best.history, diagnosis.best_epoch) if best else None,
-            "metrics": sections.metrics_table(diagnosis), "confusion": plots.confusion_heatmap(
-                diagnosis.confusion, profile.class_names),
+            "metrics": sections.metrics_table(diagnosis), "confusion": heatmap,
+            "confusion_table": None if heatmap else sections.confusion_table(diagnosis, profile.class_names),
             "per_class": per_class, "per_class_more": per_class_more, "gap": sections.gap_text(diagnosis)}
 
 
 def build_context(run: RunResult, run_dir: Path) -> dict:
     """The template's variables: formatted rows, plots as data URIs, and the reproduce block."""
+    with plots.literal_text():  # every figure, the forecast's included, draws user strings as written
+        return _context(run, run_dir)
+
+
+def _context(run: RunResult, run_dir: Path) -> dict:
     config, profile, plan, result, diagnosis, export = (run.config, run.profile, run.plan, run.search,
                                                          run.diagnostics, run.export)
     command, measurements = run.command, run.measurements
@@ -168,8 +178,8 @@ def write_report(run: RunResult, run_dir: Path | None = None) -> ReportPaths:
     # Kept first, so `automl report RUN_DIR` can redo this call even if rendering fails.
     save_state(run_dir, run)
     summary = build_summary(run, run_dir)
-    paths.summary.write_text(json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    paths.html.write_text(render_html(build_context(run, run_dir)), encoding="utf-8")
+    write_text_atomic(paths.summary, json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False))
+    write_text_atomic(paths.html, render_html(build_context(run, run_dir)))
     return paths
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 
+from automl.files import write_text_atomic
 # Keras Tuner's and TensorFlow's private API is used only through _compat.
 from automl.search._compat import (SharedAcrossTrials, best_epoch_checkpoint, custom_gradient_names,
                                    is_best_epoch_checkpoint, ongoing_trial, ongoing_trial_id,
@@ -86,9 +87,8 @@ class TrialWatcher(SharedAcrossTrials):
         elapsed = time.monotonic() - self._started
         self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
         # Written aside and renamed: a run killed mid-write keeps the previous, whole log.
-        partial = self.log_path.with_suffix(".partial")
-        partial.write_text(json.dumps({"seconds": self._times, "history": self._histories, "params": self._params}))
-        os.replace(partial, self.log_path)
+        write_text_atomic(self.log_path, json.dumps({"seconds": self._times, "history": self._histories,
+                                                     "params": self._params}))
         self.progress.trial_ended(self._trial_id, elapsed)
 
 
