@@ -18,9 +18,8 @@ from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_m
 from automl.search.ranking import rank_trials
 from automl.search.result import SearchResult
 from automl.search.transfer import search_transfer
-from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, LateTrialStop, finish_reserve, make_tuner,
-                                 measure_training, public_values, search_deadline_for, trial_records,
-                                 training_callbacks)
+from automl.search.tuner import (FINISH_FIXED_SECONDS, INFERENCE_COST_PER_EPOCH, epoch_seconds, make_tuner,
+                                 public_values, search_deadline_for, trial_records, training_callbacks)
 
 
 def search_models(plan, dataset, profile, config, deadline: float | None = None, progress=None) -> SearchResult:
@@ -32,8 +31,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         progress: Receives search events (see automl.progress.NullProgress).
 
     Raises:
-        ConfigError: The time budget cannot hold one epoch of the default model (its build and first,
-            tracing step included) and the evaluation, export and report after it.
+        ConfigError: The time budget is shorter than one epoch of the default model.
     """
     if plan.family == "transfer" and config.cache_features:
         return search_transfer(plan, dataset, profile, config, deadline, progress)
@@ -43,38 +41,37 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     train = batched(dataset.train, profile, config.batch_size, run_dir / "cache" / "train", seed=config.seed)
     val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
     steps = -(-dataset.train.size // config.batch_size)
-    cost = measure_training(plan, profile, train, steps, deadline, config.time_budget)
+    epoch_estimate = epoch_seconds(plan, profile, train, steps)
     total_size = sum(split.size for split in dataset.splits().values())
-    evaluation = cost.epoch * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
-    search_deadline = search_deadline_for(deadline, time.monotonic(), cost.epoch, evaluation, cost, config.time_budget)
+    evaluation = epoch_estimate * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
+    search_deadline = search_deadline_for(deadline, start, epoch_estimate, evaluation)
     tuner = make_tuner(plan, profile, run_dir, config)
     objective = tuner.oracle.objective.name
     watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
-    stopper, late = DeadlineStop(tuner, search_deadline), LateTrialStop(tuner, search_deadline, cost)
-    progress.search_started(plan.max_trials, search_deadline, cost.epoch)
+    stopper = DeadlineStop(tuner, search_deadline)
+    progress.search_started(plan.max_trials, search_deadline, epoch_estimate)
     tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
                  class_weight=profile.class_weight,
-                 callbacks=[*training_callbacks(config.patience, search_deadline, steps), stopper, late, watcher])
+                 callbacks=[*training_callbacks(config.patience, search_deadline, steps), stopper, watcher])
     trials = trial_records(tuner, watcher, stopper.cut_trial)
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
     best = tuner.oracle.get_trial(ranked[0].trial_id)
     model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
-                                   _affordable_members(deadline, evaluation, cost.setup))
-    stopped = ("time_budget" if stopper.fired or late.fired else
+                                   _affordable_members(deadline, evaluation))
+    stopped = ("time_budget" if stopper.fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start, ensemble=ensemble)
 
-def _affordable_members(run_deadline: float | None, evaluation_seconds: float, setup_seconds: float = 0.0) -> int:
-    """How many models the final evaluation can run in the time left (each costs one evaluation and, to be
-    loaded and traced, one setup)."""
+def _affordable_members(run_deadline: float | None, evaluation_seconds: float) -> int:
+    """How many models the final evaluation can run in the time left (each costs one evaluation)."""
     if run_deadline is None:
         return ENSEMBLE_CANDIDATES
-    left = run_deadline - time.monotonic() - finish_reserve(setup_seconds)
-    return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(evaluation_seconds + setup_seconds, 1e-3))))
+    left = run_deadline - time.monotonic() - FINISH_FIXED_SECONDS
+    return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(evaluation_seconds, 1e-3))))
 
 
 def _final_model(tuner, ranked, val, val_labels, task: str, max_members: int):

@@ -136,6 +136,7 @@ def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, pho
     assert np.array_equal(again["val"], np.load(cache)["val"])
 
 
+@pytest.mark.slow  # 22 s on 2 cores: a whole run; the kept/discarded choice is also checked by the test above
 @needs_weights
 def test_a_fine_tune_that_hurts_validation_is_discarded(keras_home, photos, config_for, monkeypatch):
     from automl.search import transfer as transfer_search
@@ -152,6 +153,7 @@ def test_a_fine_tune_that_hurts_validation_is_discarded(keras_home, photos, conf
     assert result.diagnostics.metrics["val"]["accuracy"] == pytest.approx(head_phase.val_score)
 
 
+@pytest.mark.slow  # 19 s on 2 cores: a whole run training the backbone in every trial (cache_features off)
 @needs_weights
 def test_whole_network_trials_remain_available(keras_home, photos, config_for):
     from automl.pipeline import run

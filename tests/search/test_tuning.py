@@ -30,7 +30,10 @@ def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv
     assert not any(key.startswith("tuner/") for key in best.hyperparameters)
 
 
-@pytest.mark.parametrize("tuner", ["hyperband", "random", "bayesian"])
+# End to end with the random tuner; tests/search/test_compat.py checks all three oracles without training
+# (the slow marks run the other two here too: `-m slow`).
+@pytest.mark.parametrize("tuner", ["random", pytest.param("hyperband", marks=pytest.mark.slow),
+                                   pytest.param("bayesian", marks=pytest.mark.slow)])
 def test_the_first_trial_uses_the_family_defaults(table_csv, config_for, tuner, tmp_path):
     """Every tuner's oracle picks its first trial through populate_space (automl.search._compat)."""
     config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)  # Hyperband: 2 epochs, 2 first trials
