@@ -180,3 +180,21 @@ def make_text_folder(root, per_class: int = 20, splits=("",)):
             for i, text in enumerate(make_texts(label, per_class, seed=100 * s + 10 * c)):
                 (folder / f"{i}_{label}.txt").write_text(text, encoding="utf-8")
     return root
+
+
+# Run directories made by earlier versions (see tests/report/test_old_runs.py for how they were made).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# CLI flags for the smallest real run.
+FAST_CLI_FLAGS = ["--max-trials", "1", "--epochs", "1", "--batch-size", "8", "--time-budget", "none", "--tuner", "random"]
+
+
+def no_traceback(capsys) -> str:
+    """What the command printed, after checking no traceback reached the user."""
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "Traceback" not in captured.out
+    return captured.out + captured.err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under folder and its bytes, to prove nothing of the user's changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -20,18 +20,7 @@ from automl.config import load_config
 from automl.errors import ConfigError
 from automl.rundir import LOCK, MARKER, acquire_run_dir, is_run_dir, lock_holder, prepare_run_dir, release_run_dir
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-FAST = ["--max-trials", "1", "--epochs", "1", "--batch-size", "8", "--time-budget", "none", "--tuner", "random"]
-
-
-def _no_traceback(capsys) -> str:
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err and "Traceback" not in captured.out
-    return captured.out + captured.err
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from helpers import FAST_CLI_FLAGS as FAST, FIXTURES, no_traceback as _no_traceback, snapshot as _snapshot
 
 
 def _config(data, run_dir, **overrides):
