@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -203,10 +202,8 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.history_path.with_suffix(".partial")
         seconds = self.seconds_before + time.monotonic() - self.started
-        partial.write_text(json.dumps({"history": self.history, "seconds": seconds}))
-        os.replace(partial, self.history_path)
+        write_text_atomic(self.history_path, json.dumps({"history": self.history, "seconds": seconds}))
         super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
