@@ -60,6 +60,10 @@ def _data_flags(parser) -> None:
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
+    parser.add_argument("--no-cross-validation", dest="cross_validation", action="store_false", default=None,
+                        help="rank trials on the validation split even when it is too small to rank them (by "
+                             "default, under 150 validation examples the top trials are re-ranked by k-fold "
+                             "cross-validation and the winner refit on train + validation)")
     parser.add_argument("--follow-symlinks", action="store_true", default=None,
                         help="also read what symbolic links in the data lead to outside it (default: skipped and listed)")
     parser.add_argument("--text-column", help="text column of a table (default: a long-string column, announced)")
@@ -90,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--time-budget", help="wall-clock budget for the whole run: 90s, 10m, 1h (default 10m)")
     run.add_argument("--epochs", type=_positive_int, help="most epochs per trial (default 20)")
     run.add_argument("--batch-size", type=_positive_int, help="batch size (default 64)")
-    run.add_argument("--tuner", choices=TUNERS, help="search strategy (default hyperband)")
+    run.add_argument("--tuner", choices=TUNERS, help="search strategy (default random)")
     run.add_argument("--output", "-o", help="run directory (default reports/<data-name>-<timestamp>/)")
     run.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                      help="continue an interrupted run (in --output, or the RUN_DIR given here)")
@@ -131,7 +135,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks")}
+        "batch_size", "tuner", "follow_symlinks", "cross_validation")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)
 
@@ -185,6 +189,8 @@ def _run(args, console, started: float) -> int:
     console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
                   f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
                   f"→ {result.report.html}", highlight=False)
+    if diagnosis.simple_verdict:
+        console.print(f"  {diagnosis.simple_verdict}", highlight=False)
     return 0
 
 

@@ -60,6 +60,8 @@ class RunConfig:
         cache_features: Transfer family: search the head on backbone features computed once, then
             fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
+        cross_validation: Re-rank the top trials by k-fold cross-validation when the validation split is
+            too small to rank them (automl.select.CROSS_VALIDATE_BELOW), and refit the winner.
         follow_symlinks: Read files and folders that symbolic links inside the data lead to outside it
             (by default they are skipped and listed: nothing outside the data named is read).
         resume: Continue the search stored in run_dir.
@@ -74,7 +76,7 @@ class RunConfig:
     time_column: str | None = None
     modality: str = "auto"
     family: str = "auto"
-    tuner: str = "hyperband"
+    tuner: str = "random"
     max_trials: int = 30
     time_budget: float | None = 600.0
     epochs: int = 20
@@ -90,6 +92,7 @@ class RunConfig:
     cache_features: bool = True
     overwrite: bool = False
     follow_symlinks: bool = False
+    cross_validation: bool = True
     resume: bool = False
 
     def __post_init__(self):

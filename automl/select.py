@@ -20,6 +20,28 @@ FEW_IMAGES_PER_CLASS = 1000
 MIN_NATURAL_SIDE = 32
 
 
+# Below this many validation examples one example moves accuracy by ≥ 0.7 point: too coarse to rank.
+CROSS_VALIDATE_BELOW = 150
+# Above this many train + validation examples the validation split is large enough anyway, and
+# holding the pool in memory stops being cheap.
+CROSS_VALIDATE_MAX_POOL = 5_000
+CROSS_VALIDATION_CANDIDATES = 3
+
+
+def wants_cross_validation(split_sizes: dict, family: str, task: str, enabled: bool = True) -> bool:
+    """Whether trials are re-ranked by cross-validation (transfer has its own two-phase search, and
+    forecasts are validated on the most recent window, not on folds)."""
+    pool = split_sizes["train"] + split_sizes["val"]
+    return (enabled and family != "transfer" and task != "forecast" and split_sizes["val"] < CROSS_VALIDATE_BELOW
+            and pool <= CROSS_VALIDATE_MAX_POOL)
+
+
+def cross_validation_sentence(split_sizes: dict) -> str:
+    return (f" Validation holds only {split_sizes['val']} examples (under {CROSS_VALIDATE_BELOW}), too few to rank "
+            f"trials: the top {CROSS_VALIDATION_CANDIDATES} are re-ranked by k-fold cross-validation on train + "
+            "validation (k up to 5, by the smallest class), and the winner is refit on both.")
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the search will do and why.
@@ -195,13 +217,17 @@ def choose_family(profile, config) -> Plan:
             fixed = _forced_backbone(config)
             reason += f" Backbone {fixed['backbone']} from {fixed['weights']}."
     assert family in FAMILIES
-    max_trials = config.max_trials
-    if config.tuner == "hyperband" and max_trials < hyperband_trials(config.epochs):
-        max_trials = hyperband_trials(config.epochs)
-        reason += (f" Hyperband needs {max_trials} trials for one full iteration at {config.epochs} epochs, "
-                   f"so the trial cap is {max_trials} instead of {config.max_trials} (the time budget still applies).")
+    tuner = config.tuner
+    if tuner == "hyperband" and config.max_trials < hyperband_trials(config.epochs):
+        # A trial cap is a cap: Hyperband cut short would spend it all on its 1-2-epoch bracket trials.
+        tuner = "random"
+        reason += (f" Hyperband needs {hyperband_trials(config.epochs)} trials for one full iteration at "
+                   f"{config.epochs} epochs, more than the cap of {config.max_trials} (--max-trials), so the "
+                   f"search is random with at most {config.max_trials} trials.")
+    if wants_cross_validation(profile.split_sizes, family, profile.task, config.cross_validation):
+        reason += cross_validation_sentence(profile.split_sizes)
     return Plan(family=family, reason=reason, task=profile.task, task_reason=task_named(profile.task).reason(profile),
-                tuner=config.tuner, max_trials=max_trials, time_budget=config.time_budget,
+                tuner=tuner, max_trials=config.max_trials, time_budget=config.time_budget,
                 epochs=config.epochs, fixed_hyperparameters=fixed)
 
 

@@ -19,6 +19,15 @@ FAST = dict(max_trials=1, epochs=2, time_budget=None, batch_size=8, tuner="rando
 
 
 @pytest.fixture(autouse=True)
+def no_cross_validation_unless_marked(request, monkeypatch):
+    """Tiny test data always has a validation split small enough for cross-validation, which would add
+    k fold fits to every run: only tests marked `cross_validation` get it."""
+    if request.node.get_closest_marker("cross_validation") is None:
+        import automl.select
+        monkeypatch.setattr(automl.select, "CROSS_VALIDATE_BELOW", 0)
+
+
+@pytest.fixture(autouse=True)
 def seeded_fresh_keras():
     """Every test starts from the same seeds and ends with Keras' global state (layer names, graphs) cleared,
     so tests do not depend on their order."""

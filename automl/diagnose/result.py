@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from automl.diagnose.calibration import Calibration
 from automl.diagnose.forecast_metrics import MethodScore
 from automl.diagnose.gallery import GalleryItem
+from automl.search.simple import SimpleModels
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Diagnostics:
         calibration: Reliability of the test probabilities (classification only).
         forecast: Model vs naive vs seasonal-naive on the test windows, and the plot's data (forecasts only).
         gallery: The test examples the model got wrong most confidently (classification only).
+        simple_models: Strong simple models fitted beside the deep search (search.simple), if any, and
+            simple_verdict the sentence comparing the deep model with the best of them on test.
     """
 
     task: str
@@ -84,3 +87,5 @@ class Diagnostics:
     forecast: ForecastComparison | None = None
     gallery: tuple[GalleryItem, ...] = ()
     top_confusions: tuple[ConfusionPair, ...] = ()
+    simple_models: SimpleModels | None = None
+    simple_verdict: str = ""

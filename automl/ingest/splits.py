@@ -35,10 +35,15 @@ def check_class_sizes(labels: np.ndarray, class_names, where: str, unit: str = "
 
 
 def _holdout(indices, labels, fraction, seed, stratified):
-    n_classes = len(np.unique(labels[indices]))
+    classes, counts = np.unique(labels[indices], return_counts=True)
     size = max(1, math.ceil(len(indices) * fraction))
     if stratified:
-        size = max(size, n_classes)
+        size = max(size, len(classes))
+        # A class seen once (given splits can hold one) cannot be on both sides: split unstratified.
+        stratified = counts.min() >= 2 and len(indices) - size >= len(classes)
+    if size >= len(indices):
+        raise DataError(f"Only {len(indices)} examples are left to split off a {fraction:.0%} hold-out; add "
+                        "examples (or give the splits yourself).")
     return train_test_split(indices, test_size=size, random_state=seed,
                             stratify=labels[indices] if stratified else None)
 

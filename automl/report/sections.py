@@ -199,6 +199,8 @@ def load_example(profile, model_dir: str) -> str:
 
 def ensemble_sentence(result) -> str:
     """How the final model was formed from the trials (single best, or an average of several)."""
+    if getattr(result, "cross_validation", None) is not None:
+        return result.cross_validation.sentence()
     choice = result.ensemble
     if choice is None or len(choice.members) < 2:
         return f"The final model is trial {result.best_trial_id}'s best epoch."

@@ -22,12 +22,21 @@ class DeadlineStop(SharedAcrossTrials):
     """Stops training at the deadline and caps the tuner's trial count so no new trial starts.
 
     Checked after every batch, so a trial stops within one batch of the deadline; its weights
-    so far (or its best epoch's) are kept, so a search always ends with a trained model.
+    so far (or its best epoch's) are kept, so a search always ends with a trained model. A trial
+    that ends when the next one's build and first step (setup_seconds) would not fit before the
+    deadline stops the search there.
     """
 
-    def __init__(self, tuner, deadline: float | None):
+    def __init__(self, tuner, deadline: float | None, setup_seconds: float = 0.0):
         super().__init__()
         self.tuner, self.deadline, self.fired, self.cut_trial = tuner, deadline, False, None
+        self.setup_seconds = setup_seconds
+
+    def on_train_end(self, logs=None):
+        if self.deadline is not None and self.tuner is not None \
+                and time.monotonic() + 2 * self.setup_seconds >= self.deadline:
+            self.fired = True
+            stop_new_trials(self.tuner)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.deadline is not None and time.monotonic() >= self.deadline:

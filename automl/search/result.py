@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import keras
 
 from automl.search.ensemble import EnsembleChoice
+
+if TYPE_CHECKING:
+    from automl.search.crossval import CrossValidation
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class SearchResult:
     seconds: float
     ensemble: EnsembleChoice | None = None
     phases: tuple[Phase, ...] = ()
+    cross_validation: CrossValidation | None = None
 
     @property
     def best_trial(self) -> TrialRecord:

@@ -24,6 +24,11 @@ TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian
 # take several seconds more (60 s budgets on digits and breast_cancer ended 5 s over with 8 s kept).
 INFERENCE_COST_PER_EPOCH = 0.5
 FINISH_FIXED_SECONDS = 12.0
+# Building, tracing and saving a model grows with its inputs (one per table column): with 3,000
+# columns, the ensemble's reload, diagnosis, the SavedModel's trace, write and reload check, and its
+# timing took 70-75 s after the search, about 60 s more than a small table's
+# (benchmarks/wide_table_budget.sh repeats it).
+FINISH_SECONDS_PER_INPUT = 0.025
 
 def objective_for(task: str) -> kt.Objective:
     task = task_named(task)
@@ -70,32 +75,53 @@ def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: i
             AnnealToBudget(deadline, steps_per_epoch), ReleaseTrialGraphs()]
 
 
-def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> float:
-    """Times a few training steps of the default model to estimate one epoch."""
-    model = FamilyHyperModel(plan, profile).build(kt.HyperParameters())
+def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> tuple[float, float]:
+    """Times the default model: its build and first (tracing) step, then a few more training steps.
+
+    Returns:
+        (seconds for one epoch, seconds to build the model and trace its first step)
+    """
     batches = list(train.take(3))
-    model.train_on_batch(*batches[0])  # compiles; not timed
+    start = time.perf_counter()
+    model = FamilyHyperModel(plan, profile).build(kt.HyperParameters())
+    model.train_on_batch(*batches[0])
+    setup = time.perf_counter() - start
     start = time.perf_counter()
     for x, y in batches[1:] or batches:
         model.train_on_batch(x, y)
     per_step = (time.perf_counter() - start) / max(len(batches) - 1, 1)
     keras.backend.clear_session()
-    return per_step * steps
+    return per_step * steps, setup
 
-def search_deadline_for(deadline: float | None, start: float, epoch_seconds: float, evaluation: float):
+
+def model_inputs(profile) -> int:
+    """How many inputs the model's graph has: one per table column, else one."""
+    return max(len(getattr(profile, "column_inputs", None) or ()), 1)
+
+
+def finish_seconds(evaluation: float, inputs: int = 1) -> float:
+    """Time kept after the search: evaluating every split, and the steps that rebuild, trace and save
+    the model, which grow with its inputs."""
+    return FINISH_FIXED_SECONDS + evaluation + FINISH_SECONDS_PER_INPUT * inputs
+
+def search_deadline_for(deadline: float | None, start: float, epoch_seconds: float, evaluation: float,
+                        setup: float = 0.0, inputs: int = 1):
     """The search's own deadline: the run's, less time for evaluation, export and the report.
 
     Raises:
-        ConfigError: Not even one epoch of the default model fits.
+        ConfigError: Not even one trial of the default model (its setup and one epoch) fits.
     """
     if deadline is None:
         return None
-    search_deadline = deadline - FINISH_FIXED_SECONDS - evaluation
-    if start + epoch_seconds > search_deadline:
+    finish = finish_seconds(evaluation, inputs)
+    search_deadline = deadline - finish
+    trial = setup + epoch_seconds
+    if start + trial > search_deadline:
+        more = start + 2 * trial - search_deadline  # room for two epochs: one leaves nothing to compare
         raise ConfigError(
-            f"The time budget leaves {max(search_deadline - start, 0):.0f}s for the search (after time kept for "
-            f"evaluation and export), but one epoch of the default model takes about {epoch_seconds:.0f}s here. "
-            f"Give a larger --time-budget (at least {epoch_seconds * 2 + evaluation + 30:.0f}s) or less data.")
+            f"The time budget leaves {max(search_deadline - start, 0):.0f}s for the search (after {finish:.0f}s kept "
+            f"for evaluation, export and the report), but one epoch of the default model takes about {trial:.0f}s "
+            f"here, building it included. Give a --time-budget at least {more:.0f}s larger, or less data.")
     return search_deadline
 
 def public_values(trial) -> dict:

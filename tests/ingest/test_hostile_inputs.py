@@ -206,6 +206,24 @@ def test_npz_pixels_that_are_not_images_are_refused(tmp_path, config_for, capsys
     assert message in _no_traceback(capsys)
 
 
+def test_npz_train_split_with_a_class_seen_once_still_splits(tmp_path, config_for):
+    """Found by the .npz fuzzer: class 2 once in y_train (more of it in y_test) broke the stratified
+    validation split with scikit-learn's ValueError; the validation split is then drawn unstratified."""
+    y_train = np.arange(20) % 2
+    y_train[0] = 2
+    np.savez(tmp_path / "a.npz", x_train=_images(20), y_train=y_train, x_test=_images(9, seed=1),
+             y_test=np.arange(9) % 3)
+    dataset = load_dataset(config_for(tmp_path / "a.npz"))
+    assert dataset.train.size + dataset.val.size == 20 and dataset.test.size == 9
+
+
+def test_npz_train_split_too_small_to_hold_out_validation_is_refused(tmp_path, config_for, capsys):
+    np.savez(tmp_path / "a.npz", x_train=_images(2), y_train=np.array([0, 1]), x_test=_images(9, seed=1),
+             y_test=np.arange(9) % 2)
+    assert main(["plan", str(tmp_path / "a.npz")]) == 1
+    assert "examples are left to split off" in _no_traceback(capsys)
+
+
 def test_npz_one_hot_labels_are_read_by_argmax_and_announced(tmp_path, config_for):
     labels = np.arange(30) % 3
     np.savez(tmp_path / "a.npz", x=_images(30), y=np.eye(3)[labels])

@@ -36,7 +36,8 @@ def test_hyperband_trial_count_matches_keras_tuner(epochs):
     assert hyperband_trials(epochs) == expected
 
 
-def test_a_hyperband_trial_cap_below_one_iteration_is_raised_and_said(image_folder, config_for):
+def test_a_trial_cap_below_one_hyperband_iteration_is_kept_and_the_search_is_random(image_folder, config_for):
     config = config_for(image_folder, tuner="hyperband", max_trials=10, epochs=20)
     plan = choose_family(profile_dataset(load_dataset(config)), config)
-    assert plan.max_trials == 30 and "trial cap is 30 instead of 10" in plan.reason
+    assert plan.max_trials == 10 and plan.tuner == "random"
+    assert "Hyperband needs 30 trials" in plan.reason and "random with at most 10 trials" in plan.reason

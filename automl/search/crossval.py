@@ -1,0 +1,156 @@
+"""Search stage, small data: when the validation split is too small to rank trials (most trials score
+100 % on 8 series), the top trials are re-ranked by k-fold cross-validation on train + validation,
+and the winner is refit on all of it for its cross-validated epoch count (scikit-learn's KFold and
+StratifiedKFold draw the folds; each fold fit is an ordinary Keras fit)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from automl.ingest.dataset import Split
+from automl.modalities.batching import batched
+from automl.search.callbacks import DeadlineStop
+from automl.search.tuner import training_callbacks
+from automl.select import CROSS_VALIDATION_CANDIDATES
+
+MAX_FOLDS = 5
+# Share of the search window kept for cross-validation and the refit.
+CROSS_VALIDATION_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    trial_id: str
+    scores: tuple[float, ...]
+    epochs: tuple[int, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def spread(self) -> float:
+        return float(np.std(self.scores))
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """k-fold scores of the top trials on train + validation, the chosen one, and its refit.
+
+    Attributes:
+        objective: The metric each fold was scored by (the search's objective).
+        refit_epochs: Epochs the chosen configuration was refit for on all of train + validation.
+    """
+
+    folds: int
+    objective: str
+    candidates: tuple[FoldScores, ...]
+    chosen: str
+    refit_epochs: int
+    refit_examples: int
+    seconds: float
+
+    def sentence(self) -> str:
+        best = next(c for c in self.candidates if c.trial_id == self.chosen)
+        top = "top trial was" if len(self.candidates) == 1 else f"top {len(self.candidates)} trials were"
+        return (f"Validation was too small to rank trials, so the {top} re-ranked by "
+                f"{self.folds}-fold cross-validation on train + validation: trial {self.chosen} scored "
+                f"{self.objective} {best.mean:.4f} ± {best.spread:.4f} over the folds, and was refit on all "
+                f"{self.refit_examples} examples for {self.refit_epochs} epochs.")
+
+
+def fold_count(labels: np.ndarray, task: str) -> int:
+    """Up to MAX_FOLDS, fewer when the smallest class cannot be in every fold; 0 when not even 2 fit."""
+    if task != "classification":
+        return min(MAX_FOLDS, len(labels) // 4)
+    return min(MAX_FOLDS, int(np.bincount(labels).min()))
+
+
+def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline: float | None,
+                   fit_seconds: float) -> tuple[keras.Model, CrossValidation] | None:
+    """Scores the top finished trials on k folds of train + validation and refits the best on all of it.
+
+    Args:
+        fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
+
+    Returns:
+        The refit model and the record, or None when not even one candidate fits the time left or
+        the data cannot be split into 2 folds (the search's own choice then stands).
+    """
+    start = time.monotonic()
+    pool_x, pool_y = _pool(dataset)
+    k = fold_count(pool_y, task)
+    if k < 2:
+        return None
+    splitter = StratifiedKFold(k, shuffle=True, random_state=config.seed) if task == "classification" \
+        else KFold(k, shuffle=True, random_state=config.seed)
+    folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
+    objective = tuner.oracle.objective
+    candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:CROSS_VALIDATION_CANDIDATES]
+    scored = []
+    for trial in candidates:
+        # Each candidate needs k fold fits and the winner one refit: stop before one would not fit.
+        if deadline is not None and time.monotonic() + (k + 1) * fit_seconds > deadline:
+            break
+        hp = tuner.oracle.get_trial(trial.trial_id).hyperparameters
+        results = [_fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline)
+                   for train, val in folds]
+        scored.append(FoldScores(trial.trial_id, tuple(r[0] for r in results), tuple(r[1] for r in results)))
+    if not scored:
+        return None
+    sign = 1 if objective.direction == "max" else -1
+    chosen = max(scored, key=lambda c: sign * c.mean)
+    epochs = max(1, round(float(np.mean(chosen.epochs))))
+    hp = tuner.oracle.get_trial(chosen.trial_id).hyperparameters
+    model = _refit(tuner, hp, pool_x, pool_y, profile, config, epochs)
+    record = CrossValidation(k, objective.name, tuple(scored), chosen.trial_id, epochs, len(pool_y),
+                             time.monotonic() - start)
+    return model, record
+
+
+def _pool(dataset):
+    """Train + validation in memory, as stacked arrays of the stream's structure."""
+    elements = list(dataset.train.data.concatenate(dataset.val.data).as_numpy_iterator())
+    x = tf.nest.map_structure(lambda *values: np.stack(values), *[e[0] for e in elements])
+    return x, np.concatenate([dataset.train.labels, dataset.val.labels])
+
+
+def _subset(pool_x, pool_y, indices) -> Split:
+    x = tf.nest.map_structure(lambda values: values[indices], pool_x)
+    data = tf.data.Dataset.from_tensor_slices((x, pool_y[indices]))
+    return Split(data, pool_y[indices], ())
+
+
+def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline):
+    """(the fold's best objective value, the epoch it was reached at)."""
+    model = tuner.hypermodel.build(hp)
+    train_data = batched(_subset(pool_x, pool_y, train), profile, config.batch_size, None, seed=config.seed)
+    val_data = batched(_subset(pool_x, pool_y, val), profile, config.batch_size, None)
+    steps = math.ceil(len(train) / config.batch_size)
+    history = model.fit(train_data, validation_data=val_data, epochs=tuner.hypermodel.plan.epochs, verbose=0,
+                        class_weight=profile.class_weight,
+                        callbacks=[*training_callbacks(config.patience, None, steps), DeadlineStop(None, deadline)])
+    values = history.history[objective.name]
+    best = int(np.argmax(values) if objective.direction == "max" else np.argmin(values))
+    keras.backend.clear_session()
+    return float(values[best]), best + 1
+
+
+def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Model:
+    """The chosen configuration on all of train + validation, for the cross-validated epoch count
+    (no early stopping: there is nothing held out to stop on)."""
+    model = tuner.hypermodel.build(hp)
+    data = batched(_subset(pool_x, pool_y, np.arange(len(pool_y))), profile, config.batch_size, None,
+                   seed=config.seed)
+    steps = math.ceil(len(pool_y) / config.batch_size)
+    annealing = [c for c in training_callbacks(config.patience, None, steps)
+                 if not isinstance(c, keras.callbacks.EarlyStopping)]
+    model.fit(data, epochs=epochs, verbose=0, class_weight=profile.class_weight, callbacks=annealing)
+    return model

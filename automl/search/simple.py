@@ -1,0 +1,145 @@
+"""Search stage, the honest yardstick: strong simple models fitted in seconds before the deep search, so
+the report can say whether deep learning gained anything. Tables get gradient-boosted trees and a
+linear model (scikit-learn); labelled series get MiniRocket features and a ridge classifier (aeon).
+Other modalities have none here yet (their families' smallest configurations play that part)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Beyond this many training cells the simple models stop being a matter of seconds on 2 cores.
+MAX_TABLE_CELLS = 2_000_000
+MAX_SERIES_VALUES = 2_000_000
+# Within this many points of accuracy (or R²) the deep model has not beaten the simple one.
+TIE_POINTS = 0.5
+
+
+@dataclass(frozen=True)
+class SimpleModel:
+    name: str
+    val_score: float
+    test_score: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SimpleModels:
+    """Simple models fitted on train, scored on validation and test by metric ("accuracy" or "r2")."""
+
+    metric: str
+    models: tuple[SimpleModel, ...]
+
+    @property
+    def best(self) -> SimpleModel:
+        return max(self.models, key=lambda m: m.val_score)
+
+    def verdict(self, deep_test_score: float) -> str:
+        """One sentence: what deep learning gained over the best simple model on test."""
+        best = self.best
+        gain = (deep_test_score - best.test_score) * 100
+        label = "accuracy" if self.metric == "accuracy" else "R²"
+        where = f"{best.name}: test {label} {_fmt(best.test_score, self.metric)}, fitted in {best.seconds:.1f}s"
+        if gain > TIE_POINTS:
+            return f"Deep learning gains {gain:+.1f} points of test {label} over the best simple model ({where})."
+        if gain >= -TIE_POINTS:
+            return f"A simple model is as good here ({where}; the deep model differs by {gain:+.1f} points)."
+        return (f"A simple model is better here by {-gain:.1f} points of test {label} ({where}): prefer it, "
+                "or give the deep search more time.")
+
+
+def _fmt(score: float, metric: str) -> str:
+    return f"{score:.2%}" if metric == "accuracy" else f"{score:.3f}"
+
+
+def fit_simple_models(dataset, profile) -> SimpleModels | None:
+    """The simple models for this data, or None where there are none (other modalities, too big, or a
+    library missing)."""
+    if profile.modality == "table" and profile.task in ("classification", "regression"):
+        return _table_models(dataset, profile)
+    if profile.modality == "series" and profile.task == "classification":
+        return _series_models(dataset)
+    return None
+
+
+def _table_frame(split, columns) -> pd.DataFrame:
+    rows = [x for x, _ in split.data.as_numpy_iterator()]
+    frame = pd.DataFrame({c.key: [np.ravel(row[c.key])[0] for row in rows] for c in columns})
+    for c in columns:
+        if c.kind == "numeric":
+            frame[c.key] = frame[c.key].astype("float64").replace([np.inf, -np.inf], np.nan)
+        else:
+            frame[c.key] = frame[c.key].map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+    return frame
+
+
+def _table_models(dataset, profile) -> SimpleModels | None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    columns = profile.column_inputs
+    if not columns or dataset.train.size * len(columns) > MAX_TABLE_CELLS:
+        return None
+    frames = {name: _table_frame(split, columns) for name, split in dataset.splits().items()}
+    numeric = [c.key for c in columns if c.kind == "numeric"]
+    strings = [c.key for c in columns if c.kind != "numeric"]
+    classify = profile.task == "classification"
+    linear_features = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=2), strings)])
+    tree_features = ColumnTransformer([
+        ("numbers", "passthrough", numeric),
+        ("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                      encoded_missing_value=-1), strings)])
+    categorical = [False] * len(numeric) + [True] * len(strings)
+    trees = (HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor)(
+        categorical_features=categorical if strings else None, random_state=0)
+    linear = LogisticRegression(max_iter=2000, class_weight="balanced" if profile.class_weight else None) \
+        if classify else RidgeCV()
+    candidates = {"gradient-boosted trees": make_pipeline(tree_features, trees),
+                  "linear model": make_pipeline(linear_features, linear)}
+    return _score(candidates, frames, {n: s.labels for n, s in dataset.splits().items()}, classify)
+
+
+def _series_models(dataset) -> SimpleModels | None:
+    try:
+        from aeon.transformations.collection.convolution_based import MiniRocket
+    except ImportError:
+        return None
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    arrays = {}
+    for name, split in dataset.splits().items():
+        series = np.stack([x for x, _ in split.data.as_numpy_iterator()])  # [n, length, channels]
+        arrays[name] = np.nan_to_num(np.transpose(series, (0, 2, 1)).astype("float64"))  # aeon: [n, channels, length]
+    if arrays["train"].size > MAX_SERIES_VALUES or arrays["train"].shape[-1] < 9:  # MiniRocket's kernels span 9
+        return None
+    model = make_pipeline(MiniRocket(random_state=0), StandardScaler(with_mean=False),
+                          RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)))
+    return _score({"MiniRocket + ridge": model}, arrays, {n: s.labels for n, s in dataset.splits().items()}, True)
+
+
+def _score(candidates: dict, features: dict, labels: dict, classify: bool) -> SimpleModels | None:
+    from sklearn.metrics import accuracy_score, r2_score
+
+    score = accuracy_score if classify else r2_score
+    models = []
+    for name, model in candidates.items():
+        start = time.perf_counter()
+        try:
+            model.fit(features["train"], labels["train"])
+        except (ValueError, TypeError, MemoryError):  # a simple model that cannot take this data is not compared
+            continue
+        seconds = time.perf_counter() - start
+        models.append(SimpleModel(name, float(score(labels["val"], model.predict(features["val"]))),
+                                  float(score(labels["test"], model.predict(features["test"]))), seconds))
+    return SimpleModels("accuracy" if classify else "r2", tuple(models)) if models else None

@@ -1,0 +1,65 @@
+"""The simple models beside the deep search: fitted in seconds on train, scored on validation and test,
+and one sentence saying whether deep learning gained anything over the best of them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl.cli import main
+from automl.ingest import load_dataset
+from automl.profile import profile_dataset
+from automl.search.simple import SimpleModel, SimpleModels, fit_simple_models
+from helpers import FAST_CLI_FLAGS, write_ts
+
+
+def _fit(config):
+    dataset = load_dataset(config)
+    return fit_simple_models(dataset, profile_dataset(dataset))
+
+
+def test_a_classification_table_gets_trees_and_a_linear_model(table_csv, config_for):
+    simple = _fit(config_for(table_csv))
+    assert simple.metric == "accuracy"
+    assert [m.name for m in simple.models] == ["gradient-boosted trees", "linear model"]
+    assert all(0 <= m.val_score <= 1 and 0 <= m.test_score <= 1 and m.seconds >= 0 for m in simple.models)
+    assert simple.best.test_score >= 0.75  # x1 separates the two classes
+
+
+def test_a_regression_table_is_scored_by_r2(tmp_path, config_for):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "city": rng.choice(["a", "b"], 120)})
+    frame["y"] = 3 * frame["x"] + (frame["city"] == "a") + rng.normal(0, 0.1, 120)
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    simple = _fit(config_for(tmp_path / "r.csv"))
+    assert simple.metric == "r2" and simple.best.test_score > 0.9
+
+
+def test_labelled_series_get_minirocket(tmp_path, config_for):
+    path = write_ts(tmp_path / "gen.ts", per_class=15, lengths=(24,))
+    simple = _fit(config_for(path))
+    assert [m.name for m in simple.models] == ["MiniRocket + ridge"] and simple.best.test_score >= 0.5
+
+
+def test_images_have_no_simple_model_here(image_folder, config_for):
+    assert _fit(config_for(image_folder)) is None
+
+
+@pytest.mark.parametrize("deep, words", [(0.95, "Deep learning gains +5.0 points"), (0.902, "as good here"),
+                                         (0.80, "A simple model is better here by 10.0 points")])
+def test_the_verdict_says_what_deep_learning_gained(deep, words):
+    simple = SimpleModels("accuracy", (SimpleModel("linear model", 0.91, 0.90, 0.2),
+                                       SimpleModel("gradient-boosted trees", 0.85, 0.93, 0.5)))
+    assert simple.best.name == "linear model"  # chosen on validation, not on test
+    assert words in simple.verdict(deep) and "linear model" in simple.verdict(deep)
+
+
+def test_a_table_run_reports_the_simple_models(table_csv, tmp_path, capsys):
+    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), *FAST_CLI_FLAGS]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["simple_models"]["models"]) == 2 and summary["simple_verdict"] in " ".join(out.split())
+    assert "Against simple models" in (tmp_path / "run" / "report.html").read_text()
