@@ -34,6 +34,9 @@ class RichProgress:
             self.task = None
         self.console.print(f"[bold cyan]▶ {name}[/]" + (f" {detail}" if detail else ""))
 
+    def note(self, text: str) -> None:
+        self.console.print(f"  {text}", highlight=False)
+
     def search_started(self, max_trials, deadline, epoch_seconds) -> None:
         self.max_trials, self.deadline, self.epoch_seconds = max_trials, deadline, epoch_seconds
         budget = f", deadline in {format_seconds(deadline - time.monotonic())}" if deadline else ""

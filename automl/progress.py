@@ -9,6 +9,9 @@ class NullProgress:
     def stage(self, name: str, detail: str = "") -> None:
         """A pipeline stage began."""
 
+    def note(self, text: str) -> None:
+        """A decision the user should see as it is made (e.g. a first trial sized to the budget)."""
+
     def search_started(self, max_trials: int, deadline: float | None, epoch_seconds: float) -> None:
         """The search starts; epoch_seconds is the measured estimate for one epoch of the default model."""
 

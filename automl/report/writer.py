@@ -87,6 +87,7 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "trials": [_trial_dict(t) for t in result.trials],
         "stopped_because": result.stopped_because, "search_seconds": result.seconds,
         "ensemble": result.ensemble, "cross_validation": result.cross_validation,
+        "first_trial": result.first_trial_note,
         "final_model": sections.ensemble_sentence(result),
         "guardrails": [{"name": g.name, "status": g.status, "message": g.message} for g in profile.guardrails],
         "skipped": [{"path": s.path, "reason": s.reason} for s in profile.skipped],
@@ -126,6 +127,7 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
     heatmap = plots.confusion_heatmap(diagnosis.confusion, profile.class_names)
     return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
             "stopped": sections.stopped_sentence(result, plan), "final_model": sections.ensemble_sentence(result),
+            "first_trial": getattr(result, "first_trial_note", ""),
             "search_time": sections.fmt_seconds(result.seconds),
             "curves": plots.learning_curves(best.history, diagnosis.best_epoch) if best else None,
             "metrics": sections.metrics_table(diagnosis), "confusion": heatmap,

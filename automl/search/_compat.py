@@ -140,9 +140,9 @@ def stop_new_trials(tuner) -> None:
 
 # The first trial at the family's defaults.
 
-def defaults_first(tuner) -> None:
-    """Makes the tuner's first trial use the hyperparameters' defaults (a known-good configuration);
-    Keras Tuner otherwise starts from a random point.
+def defaults_first(tuner, overrides: dict | None = None) -> None:
+    """Makes the tuner's first trial use the hyperparameters' defaults (a known-good configuration),
+    with `overrides` in their place; Keras Tuner otherwise starts from a random point.
 
     Wraps the oracle's public `populate_space(trial_id)`, which every oracle implements and
     Oracle.create_trial calls for each new trial: the oracle picks the first trial as usual (Hyperband
@@ -170,7 +170,7 @@ def defaults_first(tuner) -> None:
             oracle._seed_state = seed_state
         bookkeeping = {k: v for k, v in response["values"].items() if k.startswith("tuner/")}
         defaults = {hp.name: hp.default for hp in oracle.hyperparameters.space}
-        return {**response, "values": {**defaults, **bookkeeping}}
+        return {**response, "values": {**defaults, **(overrides or {}), **bookkeeping}}
 
     oracle.populate_space = first_at_defaults
 

@@ -49,6 +49,7 @@ class SearchResult:
     Attributes:
         objective: The metric trials are ranked by ("val_accuracy" or "val_loss").
         stopped_because: "max_trials", "time_budget" or "search_complete".
+        first_trial_note: Why the first trial was not the family's default size ("" when it was).
     """
 
     model: keras.Model
@@ -62,6 +63,7 @@ class SearchResult:
     ensemble: EnsembleChoice | None = None
     phases: tuple[Phase, ...] = ()
     cross_validation: CrossValidation | None = None
+    first_trial_note: str = ""
 
     @property
     def best_trial(self) -> TrialRecord:

@@ -29,6 +29,10 @@ FINISH_FIXED_SECONDS = 12.0
 # timing took 70-75 s after the search, about 60 s more than a small table's
 # (benchmarks/wide_table_budget.sh repeats it).
 FINISH_SECONDS_PER_INPUT = 0.025
+# Hyperparameters that set a model's size (and cost) in the families; the first trial takes their
+# smallest values when the default model would not train MIN_FIRST_TRIAL_EPOCHS epochs in the budget.
+SIZE_HYPERPARAMETERS = {"filters", "blocks", "dense_units", "units", "embedding_dim", "width"}
+MIN_FIRST_TRIAL_EPOCHS = 6
 
 def objective_for(task: str) -> kt.Objective:
     task = task_named(task)
@@ -51,9 +55,11 @@ class FamilyHyperModel(kt.HyperModel):
         return fit_resumably(model, *args, **kwargs)
 
 
-def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel | None = None) -> kt.Tuner:
+def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel | None = None,
+               first_values: dict | None = None) -> kt.Tuner:
     """The plan's tuner, resuming from the run dir's search state; its first trial is the family's
-    default hyperparameters (a known-good configuration; _compat.defaults_first)."""
+    default hyperparameters (a known-good configuration; _compat.defaults_first), with first_values
+    in their place (a first trial sized to the budget)."""
     common = dict(hypermodel=hypermodel or FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
                   seed=config.seed, directory=str(run_dir), project_name="search",
                   overwrite=False, max_consecutive_failed_trials=3)
@@ -62,7 +68,7 @@ def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel |
         set_trial_cap(tuner, plan.max_trials)  # Hyperband has no trial cap of its own
     else:
         tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)
-    defaults_first(tuner)
+    defaults_first(tuner, first_values)
     return tuner
 
 
@@ -75,15 +81,19 @@ def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: i
             AnnealToBudget(deadline, steps_per_epoch), ReleaseTrialGraphs()]
 
 
-def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> tuple[float, float]:
-    """Times the default model: its build and first (tracing) step, then a few more training steps.
+def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int, values: dict | None = None
+                  ) -> tuple[float, float]:
+    """Times the default model (or the defaults with `values` in their place): its build and first
+    (tracing) step, then a few more training steps.
 
     Returns:
         (seconds for one epoch, seconds to build the model and trace its first step)
     """
     batches = list(train.take(3))
     start = time.perf_counter()
-    model = FamilyHyperModel(plan, profile).build(kt.HyperParameters())
+    hp = kt.HyperParameters()
+    hp.values.update(values or {})  # Keras Tuner keeps a value that is already there
+    model = FamilyHyperModel(plan, profile).build(hp)
     model.train_on_batch(*batches[0])
     setup = time.perf_counter() - start
     start = time.perf_counter()
@@ -92,6 +102,22 @@ def epoch_seconds(plan, profile, train: tf.data.Dataset, steps: int) -> tuple[fl
     per_step = (time.perf_counter() - start) / max(len(batches) - 1, 1)
     keras.backend.clear_session()
     return per_step * steps, setup
+
+
+def smallest_values(plan, profile) -> dict:
+    """The smallest value of each of the family's size hyperparameters (filters, units, blocks...)."""
+    hp = kt.HyperParameters()
+    FamilyHyperModel(plan, profile).build(hp)
+    keras.backend.clear_session()
+    smallest = {}
+    for parameter in hp.space:
+        if parameter.name not in SIZE_HYPERPARAMETERS:
+            continue
+        if isinstance(parameter, kt.engine.hyperparameters.Choice):
+            smallest[parameter.name] = min(parameter.values)
+        elif isinstance(parameter, kt.engine.hyperparameters.Int):
+            smallest[parameter.name] = parameter.min_value
+    return smallest
 
 
 def model_inputs(profile) -> int:

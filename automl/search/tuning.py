@@ -19,8 +19,9 @@ from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_m
 from automl.search.ranking import rank_trials
 from automl.search.result import SearchResult
 from automl.search.transfer import search_transfer
-from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, epoch_seconds, finish_seconds, make_tuner, model_inputs,
-                                 public_values, search_deadline_for, trial_records, training_callbacks)
+from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
+                                 make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
+                                 trial_records, training_callbacks)
 from automl.select import wants_cross_validation
 
 
@@ -52,11 +53,14 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     trials_deadline = search_deadline
     if cross_validating and search_deadline is not None:  # the folds and the refit get a share of the window
         trials_deadline = search_deadline - CROSS_VALIDATION_SHARE * (search_deadline - time.monotonic())
-    tuner = make_tuner(plan, profile, run_dir, config)
+    first_values, sizing = _first_trial_sized(plan, profile, train, steps, epoch_estimate, trials_deadline)
+    tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values)
     objective = tuner.oracle.objective.name
     watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
     stopper = DeadlineStop(tuner, trials_deadline, setup)
     progress.search_started(plan.max_trials, trials_deadline, epoch_estimate)
+    if sizing:
+        progress.note(sizing)
     tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
                  class_weight=profile.class_weight,
                  callbacks=[*training_callbacks(config.patience, trials_deadline, steps), stopper, watcher])
@@ -82,7 +86,29 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
-                        seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation)
+                        seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
+                        first_trial_note=sizing)
+
+def _first_trial_sized(plan, profile, train, steps: int, epoch_estimate: float, trials_deadline: float | None):
+    """The first trial's size: the family's defaults, or their smallest configuration when the default
+    model would train fewer than MIN_FIRST_TRIAL_EPOCHS epochs before the deadline (a 3-epoch model
+    is an unfinished one). Returns (values in place of the defaults, a sentence for the plan or "")."""
+    if trials_deadline is None:
+        return {}, ""
+    window = trials_deadline - time.monotonic()
+    if epoch_estimate * MIN_FIRST_TRIAL_EPOCHS <= window:
+        return {}, ""
+    small = smallest_values(plan, profile)
+    if not small:
+        return {}, ""
+    small_epoch, _ = epoch_seconds(plan, profile, train, steps, small)
+    if small_epoch > 0.8 * epoch_estimate:  # not cheaper enough to be worth a weaker model
+        return {}, ""
+    values = ", ".join(f"{name} {value}" for name, value in small.items())
+    return small, (f"One epoch of the default {plan.family} takes about {epoch_estimate:.0f}s, so about "
+                   f"{max(window, 0) / epoch_estimate:.0f} would fit the {max(window, 0):.0f}s left for trials: the first "
+                   f"trial is its smallest configuration ({values}; about {small_epoch:.0f}s an epoch).")
+
 
 # Reloading a trial's model for the ensemble: one with 3,000 table columns took 9 s.
 MEMBER_LOAD_SECONDS_PER_INPUT = 0.003

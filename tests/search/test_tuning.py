@@ -114,3 +114,28 @@ def test_the_learning_rate_follows_the_clock_when_the_deadline_comes_first():
     x = np.zeros((40, 2), "float32")
     model.fit(x, x[:, :1], batch_size=10, epochs=100, verbose=0, callbacks=[anneal, record])
     assert seen[0] == pytest.approx(0.1 * AnnealToBudget.FLOOR)
+
+
+def test_a_budget_too_short_for_the_default_model_sizes_the_first_trial_down(tmp_path, config_for, monkeypatch):
+    """One epoch of the default CNN 'takes' 20 s (faked), so 6 do not fit a 60 s window: the first trial is
+    the family's smallest configuration, and the search result says why."""
+    from automl.search import tuning
+    root = make_image_folder(tmp_path / "d", per_class=10)
+    config = config_for(root, max_trials=1, epochs=2)
+    (tmp_path / "run").mkdir()
+    monkeypatch.setattr(tuning, "epoch_seconds", lambda plan, profile, train, steps, values=None:
+                        (4.0 if values else 20.0, 0.5))
+    result = search_models(*_stages(config), config, deadline=time.monotonic() + 80)
+    first = result.trials[0].hyperparameters
+    assert (first["filters"], first["blocks"], first["dense_units"]) == (16, 2, 64)
+    assert "smallest configuration" in result.first_trial_note and "filters 16" in result.first_trial_note
+
+
+def test_a_budget_that_fits_the_default_model_keeps_its_defaults(tmp_path, config_for, monkeypatch):
+    from automl.search import tuning
+    root = make_image_folder(tmp_path / "d", per_class=10)
+    config = config_for(root, max_trials=1, epochs=2)
+    (tmp_path / "run").mkdir()
+    monkeypatch.setattr(tuning, "epoch_seconds", lambda plan, profile, train, steps, values=None: (0.5, 0.5))
+    result = search_models(*_stages(config), config, deadline=time.monotonic() + 80)
+    assert result.trials[0].hyperparameters["filters"] == 32 and result.first_trial_note == ""
