@@ -53,6 +53,7 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
 def _stages(config: RunConfig, progress, command: str, deadline: float | None) -> RunResult:
     progress.stage("ingest", config.data)
     dataset, profile, plan = plan_run(config)
+    _announce_fixes(dataset, progress)
     record_run(config, dataset.fingerprint)
     simple = fit_simple_models(dataset, profile)  # seconds, and counted in the budget: the yardstick first
     progress.stage("search", f"{plan.family} family, {plan.tuner} tuner")
@@ -66,6 +67,16 @@ def _stages(config: RunConfig, progress, command: str, deadline: float | None) -
     result = RunResult(config, profile, plan, search, diagnosis, export, measurements, command)
     progress.stage("report")
     return dataclasses.replace(result, report=write_report(result))
+
+
+def _announce_fixes(dataset: Dataset, progress) -> None:
+    """What ingest fixed or skipped is said as it happens, not only in the report."""
+    for note in dataset.notes:
+        progress.note(note)
+    if dataset.skipped:
+        reasons = sorted({s.reason.split(":")[0].split("(")[0].strip() for s in dataset.skipped})
+        progress.note(f"Skipped {len(dataset.skipped)} file(s) ({'; '.join(reasons[:3])}"
+                      f"{'; …' if len(reasons) > 3 else ''}): each is listed in the report.")
 
 
 def export_more(run_dir: Path, group: str) -> tuple[FormatExport, ...]:

@@ -416,3 +416,17 @@ def test_text_folder_of_utf16_files_reads_their_words(tmp_path, config_for):
     dataset = load_dataset(config_for(data))
     assert any(text.startswith(PLANTED) for text in _texts(dataset))
     assert dataset.text.undecodable == 1
+
+
+def test_what_ingest_fixed_or_skipped_is_said_on_the_console_too(tmp_path, outside, config_for):
+    """Found by benchmarks/reliability.py: skipped links and fixes were listed in the report only."""
+    from automl.pipeline import _announce_fixes
+    data = make_text_folder(tmp_path / "data", per_class=6)
+    os.symlink(outside / "secret.txt", data / "pos" / "secret.txt")
+    said = []
+
+    class Progress:
+        def note(self, text):
+            said.append(text)
+    _announce_fixes(load_dataset(config_for(data)), Progress())
+    assert len(said) == 1 and "Skipped 1 file(s)" in said[0] and OUTSIDE in said[0] and "report" in said[0]
