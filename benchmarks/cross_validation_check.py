@@ -5,7 +5,9 @@ with the same budget and preset: the default (cross-validation) and `--no-cross-
     python benchmarks/cross_validation_check.py [--datasets breast_cancer,gunpoint] [--budget SECONDS]
 
 Prepare breast_cancer first with benchmarks/prepare_data.py; the UCR/UEA sets come with aeon.
-Prints one Markdown row per dataset (test accuracy and wall time of each run, the folds' mean ± spread).
+Prints one Markdown row per dataset (test accuracy and wall time of each run, the folds' mean ± spread,
+and the simple models each run fits beside its search: scikit-learn trees and a linear model for
+tables, aeon's MiniRocket + ridge for series).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def one_run(name: str, cross_validation: bool, budget: float, args) -> dict:
     flags = [*bench.flags, *(() if cross_validation else ("--no-cross-validation",))]
     code, seconds, log = run_automl(data, run_dir, budget, args.data_dir / "keras_home", flags)
     if code != 0:
-        return {"cell": f"failed (exit {code}, {log})", "seconds": seconds, "folds": ""}
+        return {"cell": f"failed (exit {code}, {log})", "seconds": seconds, "folds": "", "simple": ""}
     summary = json.loads((run_dir / "summary.json").read_text())
     folds = summary.get("cross_validation")
     fold_cell = ""
@@ -38,7 +40,10 @@ def one_run(name: str, cross_validation: bool, budget: float, args) -> dict:
         mean = sum(scores) / len(scores)
         spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
         fold_cell = f"{folds['folds']} folds, {len(folds['candidates'])} candidates: {mean:.2%} ± {spread:.2%}"
-    return {"cell": f"{summary['metrics']['test']['accuracy']:.2%}", "seconds": seconds, "folds": fold_cell}
+    simple = summary.get("simple_models") or {"models": []}
+    simple_cell = ", ".join(f"{m['name']} {m['test_score']:.2%} ({m['seconds']:.1f} s)" for m in simple["models"])
+    return {"cell": f"{summary['metrics']['test']['accuracy']:.2%}", "seconds": seconds, "folds": fold_cell,
+            "simple": simple_cell}
 
 
 def main() -> None:
@@ -49,14 +54,15 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     args = parser.parse_args()
     args.runs_dir.mkdir(parents=True, exist_ok=True)
-    print("| dataset | budget | cross-validation + refit | validation only | folds of the chosen trial |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| dataset | budget | cross-validation + refit | validation only | folds of the chosen trial "
+          "| simple models in the same run (test) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name in args.datasets.split(","):
         budget = args.budget or BENCHMARKS[name].budget_s
         on = one_run(name, True, budget, args)
         off = one_run(name, False, budget, args)
         print(f"| {name} | {budget:g} s | {on['cell']} ({on['seconds']:.0f} s) | {off['cell']} ({off['seconds']:.0f} s) "
-              f"| {on['folds']} |", flush=True)
+              f"| {on['folds']} | {on['simple'] or off['simple']} |", flush=True)
 
 
 if __name__ == "__main__":

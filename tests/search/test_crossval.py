@@ -25,42 +25,34 @@ def _stages(config):
 
 
 @pytest.mark.cross_validation
-def test_a_small_validation_split_is_cross_validated_and_the_winner_refit(table_csv, config_for, tmp_path):
-    config = config_for(table_csv, cross_validation=True, max_trials=2, epochs=3)
-    (tmp_path / "run").mkdir()
-    plan, dataset, profile = _stages(config)
-    assert "cross-validation" in plan.reason and f"only {dataset.val.size} examples" in plan.reason
-    result = search_models(plan, dataset, profile, config)
-    folds = result.cross_validation
-    assert folds is not None and folds.folds >= 2
-    assert folds.refit_examples == dataset.train.size + dataset.val.size
-    assert folds.chosen in {t.trial_id for t in result.trials} and folds.chosen == result.best_trial_id
-    for candidate in folds.candidates:
-        assert len(candidate.scores) == folds.folds and all(0 <= s <= 1 for s in candidate.scores)
-        assert 1 <= folds.refit_epochs <= 3
-    chosen = next(c for c in folds.candidates if c.trial_id == folds.chosen)
-    assert chosen.mean == max(c.mean for c in folds.candidates)
-    assert result.ensemble is None
-    assert result.model.predict(next(iter(dataset.test.data.batch(4)))[0], verbose=0).shape == (4, 2)
-
-
-@pytest.mark.cross_validation
-def test_the_report_shows_the_fold_scores_instead_of_one_validation_figure(table_csv, tmp_path, capsys):
-    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), *FAST_CLI_FLAGS]) == 0
+def test_a_small_validation_split_is_cross_validated_refit_and_reported(table_csv, tmp_path, capsys):
+    """One run (the slow part) checks the search, the plan, summary.json, the report and the console: the
+    top trials re-ranked on k folds of train + validation, the best mean refit on both, the simple models
+    fitted beside the search."""
+    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), *FAST_CLI_FLAGS, "--max-trials", "2"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "cross-validation" in summary["reason"] and "Validation holds only" in summary["reason"]
     folds = summary["cross_validation"]
-    assert folds["folds"] >= 2 and len(folds["candidates"][0]["scores"]) == folds["folds"]
+    assert folds["folds"] >= 2 and folds["refit_examples"] == summary["split_sizes"]["train"] + summary["split_sizes"]["val"]
+    assert folds["chosen"] == summary["best_trial_id"] and folds["chosen"] in {t["trial_id"] for t in summary["trials"]}
+    means = {c["trial_id"]: np.mean(c["scores"]) for c in folds["candidates"]}
+    assert all(len(c["scores"]) == folds["folds"] and all(0 <= s <= 1 for s in c["scores"]) for c in folds["candidates"])
+    assert means[folds["chosen"]] == max(means.values()) and folds["refit_epochs"] >= 1
+    assert summary["ensemble"] is None
     assert "-fold cross-validation" in summary["final_model"] and "±" in summary["final_model"]
     assert "not held out" in summary["verdict_reason"]
     html = (tmp_path / "run" / "report.html").read_text()
-    assert "-fold cross-validation" in html
+    assert "-fold cross-validation" in html and "Against simple models" in html
+    assert len(summary["simple_models"]["models"]) == 2 and summary["simple_verdict"] in out
 
 
 @pytest.mark.cross_validation
-def test_no_cross_validation_flag_ranks_on_validation(table_csv, tmp_path):
-    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), *FAST_CLI_FLAGS, "--no-cross-validation"]) == 0
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["cross_validation"] is None and "cross-validation" not in summary["reason"]
+def test_no_cross_validation_flag_ranks_on_validation(table_csv, capsys):
+    assert main(["plan", str(table_csv)]) == 0
+    assert "cross-validation" in " ".join(capsys.readouterr().out.split())
+    assert main(["plan", str(table_csv), "--no-cross-validation"]) == 0
+    assert "cross-validation" not in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("sizes, family, task, expected", [

@@ -1,19 +1,17 @@
 """The simple models beside the deep search: fitted in seconds on train, scored on validation and test,
-and one sentence saying whether deep learning gained anything over the best of them."""
+and one sentence saying whether deep learning gained anything over the best of them (the report and
+console side: tests/search/test_crossval.py's run)."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from automl.cli import main
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
 from automl.search.simple import SimpleModel, SimpleModels, fit_simple_models
-from helpers import FAST_CLI_FLAGS, write_ts
+from helpers import write_ts
 
 
 def _fit(config):
@@ -55,11 +53,3 @@ def test_the_verdict_says_what_deep_learning_gained(deep, words):
                                        SimpleModel("gradient-boosted trees", 0.85, 0.93, 0.5)))
     assert simple.best.name == "linear model"  # chosen on validation, not on test
     assert words in simple.verdict(deep) and "linear model" in simple.verdict(deep)
-
-
-def test_a_table_run_reports_the_simple_models(table_csv, tmp_path, capsys):
-    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), *FAST_CLI_FLAGS]) == 0
-    out = capsys.readouterr().out
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert len(summary["simple_models"]["models"]) == 2 and summary["simple_verdict"] in " ".join(out.split())
-    assert "Against simple models" in (tmp_path / "run" / "report.html").read_text()
