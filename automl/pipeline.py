@@ -19,7 +19,6 @@ from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
 from automl.rundir import holding_run_dir, prepare_run_dir, record_run, release_run_dir
 from automl.search import search_models
-from automl.search.simple import fit_simple_models
 from automl.select import Plan, choose_family
 
 __all__ = ["run", "plan_run", "export_more", "RunResult"]
@@ -55,11 +54,10 @@ def _stages(config: RunConfig, progress, command: str, deadline: float | None) -
     dataset, profile, plan = plan_run(config)
     _announce_fixes(dataset, progress)
     record_run(config, dataset.fingerprint)
-    simple = fit_simple_models(dataset, profile)  # seconds, and counted in the budget: the yardstick first
     progress.stage("search", f"{plan.family} family, {plan.tuner} tuner")
     search = search_models(plan, dataset, profile, config, deadline, progress)
     progress.stage("diagnose")
-    diagnosis = diagnose(search, dataset, profile, config.batch_size, simple)
+    diagnosis = diagnose(search, dataset, profile, config.batch_size)
     progress.stage("export")
     samples = sample_inputs(dataset, profile, PARITY_SAMPLES)
     export = export_model(search.model, profile, samples, Path(config.run_dir))

@@ -33,13 +33,13 @@ def _forecast(dataset, profile, outputs, best_epoch) -> Diagnostics:
 JUDGES = {"classification": _classification, "regression": _regression, "forecast": _forecast}
 
 
-def diagnose(search, dataset, profile, batch_size: int, simple=None) -> Diagnostics:
+def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
     """Metrics per split, baseline, verdict (and for classification the worst mistakes) of the final model.
 
     Args:
-        search: The SearchResult; its model is the final model and its best trial gives the best epoch.
+        search: The SearchResult; its model is the final model and its best trial gives the best epoch, and
+            its simple models (if any) are compared with it on test.
         dataset, profile: What the model was trained on.
-        simple: The simple models fitted beside the search (search.simple.SimpleModels), or None.
     """
     outputs = predict_splits(search.model, dataset, profile, batch_size)
     best_epoch = best_epoch_of(search.best_trial.history, search.objective)
@@ -49,6 +49,7 @@ def diagnose(search, dataset, profile, batch_size: int, simple=None) -> Diagnost
         diagnosis = dataclasses.replace(diagnosis, verdict_reason=(
             f"{diagnosis.verdict_reason} The final model was refit on train + validation, so its validation "
             f"figures are not held out: the {folds.folds}-fold cross-validation and the test split are."))
+    simple = getattr(search, "simple_models", None)
     if simple is not None:
         deep = diagnosis.metrics["test"].get(simple.metric)
         if deep is not None:

@@ -11,6 +11,7 @@ from automl.search.ensemble import EnsembleChoice
 
 if TYPE_CHECKING:
     from automl.search.crossval import CrossValidation
+    from automl.search.simple import SimpleModels
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SearchResult:
         objective: The metric trials are ranked by ("val_accuracy" or "val_loss").
         stopped_because: "max_trials", "time_budget" or "search_complete".
         first_trial_note: Why the first trial was not the family's default size ("" when it was).
+        simple_models: Strong simple models fitted before the trials (search.simple), if any.
     """
 
     model: keras.Model
@@ -64,6 +66,7 @@ class SearchResult:
     phases: tuple[Phase, ...] = ()
     cross_validation: CrossValidation | None = None
     first_trial_note: str = ""
+    simple_models: SimpleModels | None = None
 
     @property
     def best_trial(self) -> TrialRecord:

@@ -18,6 +18,7 @@ from automl.search.crossval import CROSS_VALIDATION_SHARE, cross_validate
 from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
 from automl.search.ranking import rank_trials
 from automl.search.result import SearchResult
+from automl.search.simple import fit_simple_models
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
                                  make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
@@ -53,6 +54,8 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     trials_deadline = search_deadline
     if cross_validating and search_deadline is not None:  # the folds and the refit get a share of the window
         trials_deadline = search_deadline - CROSS_VALIDATION_SHARE * (search_deadline - time.monotonic())
+    # The yardstick first, inside the search's window (a budget too short was refused above, before it)
+    simple = fit_simple_models(dataset, profile) if _window(trials_deadline) > MIN_SIMPLE_MODELS_WINDOW else None
     first_values, sizing = _first_trial_sized(plan, profile, train, steps, epoch_estimate, trials_deadline)
     tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values)
     objective = tuner.oracle.objective.name
@@ -87,7 +90,16 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
-                        first_trial_note=sizing)
+                        first_trial_note=sizing, simple_models=simple)
+
+# Simple models take seconds on tables and series of benchmark size; below this window they would take
+# a noticeable share of it.
+MIN_SIMPLE_MODELS_WINDOW = 20.0
+
+
+def _window(deadline: float | None) -> float:
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
 
 def _first_trial_sized(plan, profile, train, steps: int, epoch_estimate: float, trials_deadline: float | None):
     """The first trial's size: the family's defaults, or their smallest configuration when the default
