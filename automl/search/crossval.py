@@ -67,7 +67,7 @@ class CrossValidation:
 
 
 def fold_count(labels: np.ndarray, task: str) -> int:
-    """Up to MAX_FOLDS, fewer when the smallest class cannot be in every fold; 0 when not even 2 fit."""
+    """Up to MAX_FOLDS, fewer when the smallest class cannot be in every fold (below 2: no cross-validation)."""
     if task != "classification":
         return min(MAX_FOLDS, len(labels) // 4)
     return min(MAX_FOLDS, int(np.bincount(labels).min()))

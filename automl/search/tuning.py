@@ -71,26 +71,29 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
-    best = tuner.oracle.get_trial(ranked[0].trial_id)
-    cross_validation = None
-    if cross_validating:
-        pool_share = (dataset.train.size + dataset.val.size) / dataset.train.size
-        fit_seconds = setup + (ranked[0].epochs + config.patience) * epoch_estimate * pool_share
-        refit = cross_validate(tuner, ranked, dataset, profile, config, plan.task, search_deadline, fit_seconds)
-        if refit is not None:
-            model, cross_validation = refit
-            best = tuner.oracle.get_trial(cross_validation.chosen)
-    if cross_validation is None:
+    refit = _cross_validated(tuner, ranked, dataset, profile, config, search_deadline, setup, epoch_estimate) \
+        if cross_validating else None
+    if refit is not None:  # the folds' winner, refit on train + validation
+        (model, cross_validation), ensemble = refit, None
+        best = tuner.oracle.get_trial(cross_validation.chosen)
+    else:
+        cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
         model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
                                        _affordable_members(deadline, evaluation, inputs))
-    else:
-        ensemble = None
     stopped = ("time_budget" if stopper.fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
                         first_trial_note=sizing, simple_models=simple)
+
+def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: float, epoch_estimate: float):
+    """crossval.cross_validate with its cost per fold fit: a build, and the best trial's epochs plus
+    the patience on the larger fold data."""
+    pool_share = (dataset.train.size + dataset.val.size) / dataset.train.size
+    fit_seconds = setup + (ranked[0].epochs + config.patience) * epoch_estimate * pool_share
+    return cross_validate(tuner, ranked, dataset, profile, config, tuner.hypermodel.plan.task, deadline, fit_seconds)
+
 
 # Simple models take seconds on tables and series of benchmark size; below this window they would take
 # a noticeable share of it.

@@ -17,7 +17,7 @@ def _stages(config):
     return choose_family(profile, config), dataset, profile
 
 
-@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian"])
+@pytest.mark.parametrize("tuner", ["random", "hyperband", pytest.param("bayesian", marks=pytest.mark.slow)])
 def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv, config_for, tuner, tmp_path):
     config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)
     (tmp_path / "run").mkdir()
