@@ -17,7 +17,9 @@ def _stages(config):
     return choose_family(profile, config), dataset, profile
 
 
-@pytest.mark.parametrize("tuner", ["random", "hyperband", pytest.param("bayesian", marks=pytest.mark.slow)])
+# Hyperband and Bayesian optimisation against Keras Tuner itself: tests/search/test_compat.py
+@pytest.mark.parametrize("tuner", ["random", pytest.param("hyperband", marks=pytest.mark.slow),
+                                   pytest.param("bayesian", marks=pytest.mark.slow)])
 def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv, config_for, tuner, tmp_path):
     config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)
     (tmp_path / "run").mkdir()
@@ -130,12 +132,3 @@ def test_a_budget_too_short_for_the_default_model_sizes_the_first_trial_down(tmp
     assert (first["filters"], first["blocks"], first["dense_units"]) == (16, 2, 64)
     assert "smallest configuration" in result.first_trial_note and "filters 16" in result.first_trial_note
 
-
-def test_a_budget_that_fits_the_default_model_keeps_its_defaults(tmp_path, config_for, monkeypatch):
-    from automl.search import tuning
-    root = make_image_folder(tmp_path / "d", per_class=10)
-    config = config_for(root, max_trials=1, epochs=2)
-    (tmp_path / "run").mkdir()
-    monkeypatch.setattr(tuning, "epoch_seconds", lambda plan, profile, train, steps, values=None: (0.5, 0.5))
-    result = search_models(*_stages(config), config, deadline=time.monotonic() + 80)
-    assert result.trials[0].hyperparameters["filters"] == 32 and result.first_trial_note == ""
