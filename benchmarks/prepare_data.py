@@ -107,19 +107,20 @@ def prepare_breast_cancer(output: Path) -> Path:
 
 
 def prepare_hymenoptera(shared_data: Path, output: Path) -> Path:
-    """hymenoptera/hymenoptera_data/{train,val}/{ants,bees} unpacked, plus keras_home/models/ holding the
-    MobileNet 0.25 no-top weights (the benchmarks point KERAS_HOME there). Skipped if absent."""
+    """hymenoptera/hymenoptera_data/{train,val}/{ants,bees} unpacked, plus keras_home/models/ holding every
+    Keras no-top weights file in shared/data/keras-weights (MobileNet 0.25 and MobileNetV2 1.0; the
+    benchmarks point KERAS_HOME there, and the selector picks among them). Skipped if absent."""
     folder = output / "hymenoptera"
     archive = shared_data / "hymenoptera" / "hymenoptera_data.tar.gz"
-    weights = shared_data / "keras-weights" / "mobilenet_2_5_224_tf_no_top.h5"
     if not (folder / "hymenoptera_data").is_dir() and archive.is_file():
         with tarfile.open(archive) as tar:
             tar.extractall(folder, filter="data")  # refuses paths outside the folder
         print(f"{folder}: unpacked")
     models = output / "keras_home" / "models"
-    if weights.is_file() and not (models / weights.name).is_file():
-        models.mkdir(parents=True, exist_ok=True)
-        shutil.copy(weights, models)
+    for weights in sorted((shared_data / "keras-weights").glob("*.h5")):
+        if not (models / weights.name).is_file():
+            models.mkdir(parents=True, exist_ok=True)
+            shutil.copy(weights, models)
     return folder
 
 

@@ -28,6 +28,14 @@ def no_cross_validation_unless_marked(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_installed_word_vectors(monkeypatch):
+    """Tests see the machine as if the GloVe vectors package were not installed (it may be, on a developer's
+    machine): text tests stay small and the same everywhere; vectors tests name their own."""
+    import automl.families.vectors
+    monkeypatch.setattr(automl.families.vectors, "VECTORS_PACKAGE", "automl_tests_no_vectors_package")
+
+
+@pytest.fixture(autouse=True)
 def seeded_fresh_keras():
     """Every test starts from the same seeds and ends with Keras' global state (layer names, graphs) cleared,
     so tests do not depend on their order."""

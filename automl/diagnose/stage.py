@@ -48,7 +48,8 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
         folds = search.cross_validation
         diagnosis = dataclasses.replace(diagnosis, verdict_reason=(
             f"{diagnosis.verdict_reason} The final model was refit on train + validation, so its validation "
-            f"figures are not held out: the {folds.folds}-fold cross-validation and the test split are."))
+            "figures are not held out: " + (f"the {folds.folds}-fold cross-validation and the test split are."
+                                            if folds.folds else "only the test split is.")))
     simple = getattr(search, "simple_models", None)
     if simple is not None:
         deep = diagnosis.metrics["test"].get(simple.metric)

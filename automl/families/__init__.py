@@ -34,6 +34,7 @@ FAMILIES = {
     "series_cnn": Family("series_cnn", "series"),
     "series_rnn": Family("series_rnn", "series"),
     "series_transformer": Family("series_transformer", "series"),
+    "series_rocket": Family("series_rocket", "series"),
 }
 # Which data each family can take (read from FAMILIES).
 MODALITIES = {name: family.modality for name, family in FAMILIES.items()}

@@ -9,10 +9,12 @@ Weights are only ever read from a file: the standard Keras cache ($KERAS_HOME/mo
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from automl.errors import ConfigError
@@ -26,22 +28,28 @@ class Backbone:
     constructor: str          # keras.applications attribute
     weights_file: str         # the file name Keras caches the no-top ImageNet weights under
     scaling: str              # "tf": pixels to [-1, 1] first; "builtin": the model rescales itself
+    imagenet_top1: float      # ImageNet top-1 accuracy of the published weights (Keras Applications' table)
     kwargs: dict = field(default_factory=dict)
 
 
-# Smallest first: on a CPU the smallest backbone that is present is the one proposed.
+# Cheapest first. The selector takes the most accurate one on the machine whose feature pass fits the
+# budget; with no budget to weigh, the most accurate. Top-1 figures: Keras Applications' table, and the
+# MobileNet paper (Howard et al. 2017) for α 0.25 and 0.5.
 BACKBONES = {
-    "mobilenet_0.25": Backbone("MobileNet", "mobilenet_2_5_224_tf_no_top.h5", "tf", {"alpha": 0.25}),
-    "mobilenet_0.5": Backbone("MobileNet", "mobilenet_5_0_224_tf_no_top.h5", "tf", {"alpha": 0.5}),
-    "mobilenet_v3_small": Backbone("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", "builtin"),
-    "mobilenet": Backbone("MobileNet", "mobilenet_1_0_224_tf_no_top.h5", "tf", {"alpha": 1.0}),
-    "mobilenet_v2": Backbone("MobileNetV2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf"),
-    "mobilenet_v3_large": Backbone("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", "builtin"),
-    "efficientnetb0": Backbone("EfficientNetB0", "efficientnetb0_notop.h5", "builtin"),
-    "efficientnetb1": Backbone("EfficientNetB1", "efficientnetb1_notop.h5", "builtin"),
-    "efficientnetb2": Backbone("EfficientNetB2", "efficientnetb2_notop.h5", "builtin"),
-    "efficientnetb3": Backbone("EfficientNetB3", "efficientnetb3_notop.h5", "builtin"),
-    "resnet50v2": Backbone("ResNet50V2", "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "tf"),
+    "mobilenet_0.25": Backbone("MobileNet", "mobilenet_2_5_224_tf_no_top.h5", "tf", 0.506, {"alpha": 0.25}),
+    "mobilenet_0.5": Backbone("MobileNet", "mobilenet_5_0_224_tf_no_top.h5", "tf", 0.637, {"alpha": 0.5}),
+    "mobilenet_v3_small": Backbone("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
+                                   "builtin", 0.681),
+    "mobilenet": Backbone("MobileNet", "mobilenet_1_0_224_tf_no_top.h5", "tf", 0.704, {"alpha": 1.0}),
+    "mobilenet_v2": Backbone("MobileNetV2", "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+                             "tf", 0.713),
+    "mobilenet_v3_large": Backbone("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
+                                   "builtin", 0.756),
+    "efficientnetb0": Backbone("EfficientNetB0", "efficientnetb0_notop.h5", "builtin", 0.771),
+    "efficientnetb1": Backbone("EfficientNetB1", "efficientnetb1_notop.h5", "builtin", 0.791),
+    "efficientnetb2": Backbone("EfficientNetB2", "efficientnetb2_notop.h5", "builtin", 0.801),
+    "efficientnetb3": Backbone("EfficientNetB3", "efficientnetb3_notop.h5", "builtin", 0.816),
+    "resnet50v2": Backbone("ResNet50V2", "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "tf", 0.760),
 }
 
 
@@ -81,6 +89,17 @@ def _backbone(name: str, weights: str):
     spec = BACKBONES[name]
     build = getattr(keras.applications, spec.constructor)
     return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
+
+
+def seconds_per_image(name: str, weights: str, batch: int = 8) -> float:
+    """Measured seconds one 224×224 image takes through the backbone on this machine (a warm-up batch,
+    then a timed one), so the selector can weigh a backbone's feature pass against the budget."""
+    model = _backbone(name, weights)
+    images = np.random.default_rng(0).uniform(-1, 1, (batch, INPUT_SIDE, INPUT_SIDE, 3)).astype("float32")
+    model(images, training=False)
+    start = time.perf_counter()
+    model(images, training=False)
+    return (time.perf_counter() - start) / batch
 
 
 def features_of_run(model_file: str | Path) -> keras.Model:

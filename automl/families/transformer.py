@@ -11,7 +11,7 @@ from keras import layers, ops
 
 from automl.families.common import compile_model, output_head
 from automl.families.ngram import text_input
-from automl.families.rnn import token_ids
+from automl.families.rnn import token_ids, word_embedding
 
 
 def _encoder_block(x, heads: int, width: int, dropout: float):
@@ -26,9 +26,8 @@ def _encoder_block(x, heads: int, width: int, dropout: float):
 def build_model(hp, profile) -> keras.Model:
     """Token + learned position embeddings → encoder blocks → masked average pooling → head."""
     inputs = text_input()
-    ids, vocabulary_size = token_ids(inputs, hp, profile)
-    width = hp.Choice("width", [64, 32, 128], default=64)
-    tokens = layers.Embedding(vocabulary_size, width, mask_zero=True, name="token_embedding")(ids)
+    ids, vocabulary = token_ids(inputs, hp, profile)
+    tokens, width = word_embedding(ids, vocabulary, hp, "width", [64, 32, 128], "token_embedding")
     positions = ops.cumsum(ops.ones_like(ids), axis=1) - 1
     positioned = layers.Embedding(profile.text_inputs.sequence_length, width, name="position_embedding")(positions)
     x = layers.Add()([tokens, positioned])

@@ -4,8 +4,15 @@ step) and ForecastInputs (lookback, horizon, columns, scales)."""
 
 from __future__ import annotations
 
-from automl.profile.series import SeriesInputs
+import numpy as np
+
+from automl.profile.series import SeriesInputs, reference_sample
 from automl.profile.guardrails import DONE, PASSED, Guardrail
+
+
+# The reference sample is drawn from the first training windows (they overlap, so a few hundred cover much
+# of the training stretch).
+REFERENCE_WINDOWS = 500
 
 
 def forecast_facts(dataset):
@@ -24,6 +31,10 @@ def forecast_facts(dataset):
               Guardrail("Chronological splits", PASSED,
                         "Validation and test windows forecast only time steps after every training target "
                         "(never shuffled across time).")]
+    # The families see each window relative to its last step (anchored_forecast); so does the reference.
+    windows_ = np.stack([x for x, _ in dataset.train.data.take(REFERENCE_WINDOWS).as_numpy_iterator()])
     inputs = SeriesInputs(length=spec.lookback, channels=len(spec.value_columns), mean=spec.centred_mean,
-                          std=spec.centred_std)
+                          std=spec.centred_std,
+                          reference=reference_sample(windows_ - windows_[:, -1:, :], spec.centred_mean,
+                                                     spec.centred_std))
     return facts, checks, {"series_inputs": inputs, "forecast_inputs": spec}

@@ -20,6 +20,8 @@ class SeriesInputs:
             for the Normalization layer inside the model.
         equal_length: Whether every series had the same length (no padding needed).
         columns: The table columns read as time steps (None for .ts files), for `automl predict`.
+        reference: A few training series, normalised (missing values 0), flattened: [n, length, channels]
+            in C order. Families with data-dependent fixed parts (the ROCKET bank's biases) draw on it.
     """
 
     length: int
@@ -28,6 +30,27 @@ class SeriesInputs:
     std: tuple[float, ...]
     equal_length: bool = True
     columns: tuple[str, ...] | None = None
+    reference: tuple[float, ...] = ()
+
+    def reference_series(self) -> np.ndarray:
+        """The reference series as a float32 [n, length, channels] array (n may be 0)."""
+        return np.asarray(self.reference, dtype="float32").reshape(-1, self.length, self.channels)
+
+
+# The reference sample: up to this many training series and values (it is stored in the report state:
+# 20,000 values are about 400 KB of JSON). MiniRocket draws each bias from one random training series,
+# so a few dozen series give it the spread it needs.
+REFERENCE_SERIES = 64
+REFERENCE_VALUES = 20_000
+
+
+def reference_sample(values: np.ndarray, mean, std, seed: int = 0) -> tuple[float, ...]:
+    """A random sample of [n, length, channels] training values, normalised, missing values 0, flat."""
+    per_series = max(1, values.shape[1] * values.shape[2])
+    count = max(1, min(len(values), REFERENCE_SERIES, REFERENCE_VALUES // per_series))
+    picked = np.random.default_rng(seed).choice(len(values), size=min(count, len(values)), replace=False)
+    sample = (values[np.sort(picked)] - np.asarray(mean)) / np.asarray(std)
+    return tuple(map(float, np.nan_to_num(sample.astype("float32"), nan=0.0, posinf=0.0, neginf=0.0).ravel()))
 
 
 def channel_statistics(values: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -47,7 +70,8 @@ def series_inputs(dataset) -> SeriesInputs:
     values = np.stack([x for x, _ in dataset.train.data.as_numpy_iterator()])
     mean, std = channel_statistics(values)
     return SeriesInputs(length=facts.length, channels=facts.channels, mean=mean, std=std,
-                        equal_length=bool(np.all(facts.lengths == facts.lengths[0])), columns=facts.columns)
+                        equal_length=bool(np.all(facts.lengths == facts.lengths[0])), columns=facts.columns,
+                        reference=reference_sample(values, mean, std))
 
 
 def series_facts(dataset):

@@ -44,6 +44,10 @@ class FoldScores:
 class CrossValidation:
     """k-fold scores of the top trials on train + validation, the chosen one, and its refit.
 
+    With no candidates (folds = 0), no fold fitted the time left and the best trial on validation was
+    refit alone: on a few dozen examples the fifth or sixth of them held out for validation is worth
+    more as training data (MiniRocket's head on GunPoint: 96.0 % from 42 series, 99.3 % from all 50).
+
     Attributes:
         objective: The metric each fold was scored by (the search's objective).
         refit_epochs: Epochs the chosen configuration was refit for on all of train + validation.
@@ -58,6 +62,11 @@ class CrossValidation:
     seconds: float
 
     def sentence(self) -> str:
+        if not self.candidates:  # folds did not fit the budget: the refit alone
+            return ("Validation was too small to rank trials, and k-fold cross-validation did not fit "
+                    f"the time left, so trial {self.chosen} (best on validation) was refit on all "
+                    f"{self.refit_examples} examples of train + validation for {self.refit_epochs} epochs "
+                    "(its lowest-validation-loss epoch).")
         best = next(c for c in self.candidates if c.trial_id == self.chosen)
         top = "top trial was" if len(self.candidates) == 1 else f"top {len(self.candidates)} trials were"
         return (f"Validation was too small to rank trials, so the {top} re-ranked by "
@@ -81,14 +90,14 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
 
     Returns:
-        The refit model and the record, or None when not even one candidate fits the time left or
-        the data cannot be split into 2 folds (the search's own choice then stands).
+        The refit model and the record; the best trial refit alone when no candidate's folds fit the time
+        left; None when not even that fits (the search's own choice then stands).
     """
     start = time.monotonic()
     pool_x, pool_y = _pool(dataset)
     k = fold_count(pool_y, task)
     if k < 2:
-        return None
+        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
     splitter = StratifiedKFold(k, shuffle=True, random_state=config.seed) if task == "classification" \
         else KFold(k, shuffle=True, random_state=config.seed)
     folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
@@ -104,13 +113,27 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
                    for train, val in folds]
         scored.append(FoldScores(trial.trial_id, tuple(r[0] for r in results), tuple(r[1] for r in results)))
     if not scored:
-        return None
+        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
     sign = 1 if objective.direction == "max" else -1
     chosen = max(scored, key=lambda c: sign * c.mean)
     epochs = max(1, round(float(np.mean(chosen.epochs))))
     hp = tuner.oracle.get_trial(chosen.trial_id).hyperparameters
     model = _refit(tuner, hp, pool_x, pool_y, profile, config, epochs)
     record = CrossValidation(k, objective.name, tuple(scored), chosen.trial_id, epochs, len(pool_y),
+                             time.monotonic() - start)
+    return model, record
+
+
+def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float):
+    """The best finished trial refit on train + validation for its lowest-validation-loss epoch count, or
+    None when that does not fit the time left."""
+    best = next((t for t in ranked if t.status != "CUT_AT_DEADLINE" and t.history.get("val_loss")), None)
+    if best is None or (deadline is not None and time.monotonic() + fit_seconds > deadline):
+        return None
+    epochs = int(np.argmin(best.history["val_loss"])) + 1
+    model = _refit(tuner, tuner.oracle.get_trial(best.trial_id).hyperparameters, pool_x, pool_y, profile, config,
+                   epochs)
+    record = CrossValidation(0, tuner.oracle.objective.name, (), best.trial_id, epochs, len(pool_y),
                              time.monotonic() - start)
     return model, record
 

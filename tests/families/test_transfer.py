@@ -43,6 +43,33 @@ def test_photos_with_weights_choose_transfer_and_say_why(keras_home, photos, con
                                           "weights": str(keras_home / "models" / WEIGHTS.name)}
 
 
+V2_WEIGHTS = WEIGHTS.parent / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+@pytest.mark.skipif(not (WEIGHTS.exists() and V2_WEIGHTS.exists()), reason="real MobileNet weights not found")
+def test_with_two_backbones_the_most_accurate_that_fits_the_budget_is_chosen(keras_home, photos, config_for,
+                                                                           monkeypatch):
+    from automl import select
+    shutil.copy(WEIGHTS, keras_home / "models")
+    shutil.copy(V2_WEIGHTS, keras_home / "models")
+    plan = _plan(config_for(photos))  # no budget: the most accurate
+    assert plan.fixed_hyperparameters["backbone"] == "mobilenet_v2" and "71.3% ImageNet top-1" in plan.reason
+    measured = select.seconds_per_image("mobilenet_v2", str(keras_home / "models" / V2_WEIGHTS.name))
+    assert 0 < measured < 5  # a real pass through the real backbone
+    costs = {"mobilenet_v2": 0.5, "mobilenet_0.25": 0.01}  # seconds an image, as if measured
+    monkeypatch.setattr(select, "seconds_per_image", lambda name, weights: costs[name])
+    sizes = profile_dataset(load_dataset(config_for(photos))).split_sizes
+    images = 2 * sizes["train"] + sizes["val"] + sizes["test"]  # train twice: its flipped copies
+    v2_pass = images * costs["mobilenet_v2"]
+    fits_v2 = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE + 1))
+    assert fits_v2.fixed_hyperparameters["backbone"] == "mobilenet_v2" and "fits the budget" in fits_v2.reason
+    too_short = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE - 1))
+    assert too_short.fixed_hyperparameters["backbone"] == "mobilenet_0.25"
+    assert "whose feature pass fits the budget" in too_short.reason and "50.6% ImageNet top-1" in too_short.reason
+    forced = _plan(config_for(photos, family="transfer", weights=str(WEIGHTS)))  # a --weights file is kept
+    assert forced.fixed_hyperparameters["backbone"] == "mobilenet_0.25" and "given with --weights" in forced.reason
+
+
 def test_without_weights_the_cnn_is_used_and_the_user_is_told_how(keras_home, photos, config_for):
     plan = _plan(config_for(photos))
     assert plan.family == "cnn"

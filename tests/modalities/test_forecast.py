@@ -165,7 +165,7 @@ def _export_other_families(run_dir, tmp_path, windows) -> dict:
     ([n, horizon, targets] out) and exports a SavedModel taking raw windows, with in-process parity."""
     profile = profile_dataset(load_dataset(_config(run_dir.parent / "sales.csv", tmp_path)))
     expected = {}
-    for family in ("series_cnn", "series_transformer"):
+    for family in ("series_cnn", "series_transformer", "series_rocket"):
         model = FAMILIES[family](kt.HyperParameters(), profile)
         assert model.output_shape == (None, 6, 1)
         export = export_model(model, profile, windows, tmp_path / family)
@@ -175,7 +175,7 @@ def _export_other_families(run_dir, tmp_path, windows) -> dict:
 
 
 def test_run_end_to_end_and_every_family_reloads_in_a_fresh_process(series_csv, tmp_path, capsys):
-    """One CLI run (report, summary.json, SavedModel), then the SavedModels of all three series families
+    """One CLI run (report, summary.json, SavedModel), then the SavedModels of all four series families
     forecast the same in a fresh process that imports only TensorFlow. Training the other two families
     is left to the classification contract in test_families.py (an epoch costs 5-10 s a family here)."""
     run_dir = tmp_path / "run"

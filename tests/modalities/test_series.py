@@ -111,12 +111,17 @@ def test_real_ucr_sets_pick_a_family_for_a_stated_reason(config_for):
     gunpoint = load_dataset(config_for(aeon_data("GunPoint")))
     assert (gunpoint.train.size + gunpoint.val.size, gunpoint.test.size) == (50, 150)
     plan = choose_family(profile_dataset(gunpoint), config_for(aeon_data("GunPoint")))
-    assert plan.family == "series_cnn" and "UCR" in plan.reason
+    assert plan.family == "series_rocket" and "MiniRocket" in plan.reason
     vowels = profile_dataset(load_dataset(config_for(aeon_data("JapaneseVowels"))))
     assert vowels.series_inputs.channels == 12 and not vowels.series_inputs.equal_length
     assert choose_family(vowels, config_for(aeon_data("JapaneseVowels"))).family == "series_rnn"
     with pytest.raises(ConfigError, match="takes table data, but this data is series"):
         choose_family(vowels, config_for(aeon_data("JapaneseVowels"), family="mlp"))
+    # BasicMotions declares '@classLabel true Standing Running …' and labels its series 'standing', …
+    motions = load_dataset(config_for(aeon_data("BasicMotions")))
+    assert motions.num_classes == 4 and motions.series.channels == 6
+    leaves = profile_dataset(load_dataset(config_for(aeon_data("OSULeaf"))))  # 427 steps: past MiniRocket's limit
+    assert choose_family(leaves, config_for(aeon_data("OSULeaf"))).family == "series_cnn"
 
 
 def test_run_export_and_predict_on_a_ucr_folder(ucr_folder, tmp_path, capsys):
@@ -127,7 +132,7 @@ def test_run_export_and_predict_on_a_ucr_folder(ucr_folder, tmp_path, capsys):
                      "--tuner", "random", "--batch-size", "8", "--time-budget", "none"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["family"] == "series_cnn" and "UCR" in summary["reason"]
+    assert summary["family"] == "series_rocket" and "MiniRocket" in summary["reason"]
     html = (run_dir / "report.html").read_text()
     assert "Series length" in html and "tf.float32" in html
     model = tf.saved_model.load(str(run_dir / "model"))

@@ -93,3 +93,28 @@ def test_no_time_for_the_folds_keeps_the_searchs_own_choice(table_csv, config_fo
     monkeypatch.setattr(tuning, "cross_validate", no_time_left)
     result = search_models(*_stages(config), config)
     assert calls == [None] and result.cross_validation is None and result.model is not None
+
+
+@pytest.mark.cross_validation
+def test_no_time_for_the_folds_refits_the_best_trial_alone(table_csv, config_for, tmp_path, monkeypatch):
+    """When the folds do not fit but one fit does, the best trial on validation is refit on train +
+    validation for its lowest-validation-loss epoch count, and the record says the folds were skipped."""
+    from automl.search import crossval, tuning
+    config = config_for(table_csv, cross_validation=True, max_trials=1)
+    (tmp_path / "run").mkdir()
+    original = crossval.cross_validate
+
+    def time_for_one_fit(*args, **kwargs):
+        args = list(args)
+        args[6], args[7] = time.monotonic() + 1000, 400.0  # deadline, seconds a fit: 1 fits, k + 1 do not
+        return original(*args, **kwargs)
+    monkeypatch.setattr(tuning, "cross_validate", time_for_one_fit)
+    plan, dataset, profile = _stages(config)
+    result = search_models(plan, dataset, profile, config)
+    record = result.cross_validation
+    assert record is not None and record.folds == 0 and record.candidates == ()
+    assert record.chosen == result.best_trial_id == result.trials[0].trial_id  # the one trial
+    assert record.refit_examples == dataset.train.size + dataset.val.size
+    val_loss = result.trials[0].history["val_loss"]
+    assert record.refit_epochs == int(np.argmin(val_loss)) + 1
+    assert "did not fit the time left" in record.sentence() and f"all {record.refit_examples}" in record.sentence()
