@@ -80,6 +80,8 @@ BENCHMARKS = {
                                    "(comparison)", 0.0, "61.4 %", ("--pipeline", "benchmark_whole_network")),
     "imdb": Benchmark("imdb/aclImdb", "IMDB reviews (official 25k test)", 900, "≥ 90.5 %", 0.905, "50.0 %"),
     "sst2": Benchmark("sst2", "SST-2 (GLUE dev as test)", 600, "≥ 84 %", 0.84, "50.9 %"),
+    "sst2_no_vectors": Benchmark("sst2", "SST-2 (GLUE dev as test), no pretrained word vectors", 600, "(comparison)",
+                                 0.0, "50.9 %", ("--word-vectors", "none")),
     "gunpoint": ucr("GunPoint", 100),
     "italy_power_demand": ucr("ItalyPowerDemand", 97.0),
     "arrowhead": ucr("ArrowHead", 87.4),

@@ -91,14 +91,16 @@ def _backbone(name: str, weights: str):
     return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
 
 
-def seconds_per_image(name: str, weights: str, batch: int = 8) -> float:
-    """Measured seconds one 224×224 image takes through the backbone on this machine (a warm-up batch,
-    then a timed one), so the selector can weigh a backbone's feature pass against the budget."""
+def seconds_per_image(name: str, weights: str, batch: int = 32) -> float:
+    """Measured seconds one 224×224 image takes through the backbone on this machine, the way the feature
+    pass runs (compiled `predict` in batches; a warm-up batch traces it, a second is timed), so the
+    selector can weigh a backbone's feature pass against the budget. Eager calls on 8 images read 0.064 s
+    an image for MobileNetV2 where the real pass took 0.038 s."""
     model = _backbone(name, weights)
     images = np.random.default_rng(0).uniform(-1, 1, (batch, INPUT_SIDE, INPUT_SIDE, 3)).astype("float32")
-    model(images, training=False)
+    model.predict(images, batch_size=batch, verbose=0)
     start = time.perf_counter()
-    model(images, training=False)
+    model.predict(images, batch_size=batch, verbose=0)
     return (time.perf_counter() - start) / batch
 
 
