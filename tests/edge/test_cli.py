@@ -8,7 +8,10 @@ import pytest
 from automl.cli import main
 from helpers import make_image_folder, write_image
 
-TINY = ["--max-trials", "1", "--epochs", "2", "--batch-size", "8", "--time-budget", "none", "--tuner", "random"]
+# Cross-validation off: the module-scoped run below is set up before conftest's function-scoped switch,
+# and its 5 folds + refit cost ~30 s that no test here is about.
+TINY = ["--max-trials", "1", "--epochs", "2", "--batch-size", "8", "--time-budget", "none", "--tuner", "random",
+        "--no-cross-validation"]
 
 
 def _no_traceback(capsys):

@@ -106,6 +106,7 @@ def test_backbones_are_found_by_their_keras_file_names(keras_home):
 
 
 @needs_weights
+@pytest.mark.slow  # 35 s; the head-search test runs the same search and test_contract exports the family
 def test_a_run_on_photos_uses_the_backbone_end_to_end(keras_home, photos, tmp_path):
     import json
 

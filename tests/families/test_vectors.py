@@ -120,7 +120,8 @@ FRESH_PROCESS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("family", ["rnn", "transformer"])
+# The transformer shares word_embedding with the RNN; its case is slow-marked (9 s).
+@pytest.mark.parametrize("family", ["rnn", pytest.param("transformer", marks=pytest.mark.slow)])
 def test_a_model_starts_from_the_vectors_and_exports_them_inside(family, glove_file, texts, config_for, tmp_path):
     config = config_for(texts)
     profile = profile_dataset(load_dataset(config))
