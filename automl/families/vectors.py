@@ -37,16 +37,12 @@ class WordVectors:
 
 
 def find_word_vectors(chosen: str | None) -> Path | None:
-    """The vectors file or folder to use: the one named (--word-vectors), none ("none"), or the installed
-    package's data folder. Raises ConfigError for a named path that does not exist."""
+    """The vectors file or folder to use: the one named (--word-vectors; config validation has checked it
+    exists), none ("none"), or the installed package's data folder."""
     if chosen == NO_VECTORS:
         return None
     if chosen:
-        path = Path(chosen).expanduser()
-        if not path.exists():
-            raise ConfigError(f"--word-vectors {chosen}: no such file or folder. Give a GloVe/word2vec text file, a "
-                              f"folder holding a .npy matrix and its .parquet vocabulary, or --word-vectors none.")
-        return path
+        return Path(chosen).expanduser()
     spec = importlib.util.find_spec(VECTORS_PACKAGE)
     if spec is None or spec.origin is None:
         return None
