@@ -195,6 +195,8 @@ def _run(args, console, started: float) -> int:
                   f"→ {result.report.html}", highlight=False)
     if diagnosis.simple_verdict:
         console.print(f"  {diagnosis.simple_verdict}", highlight=False)
+    if result.export.simple is not None:
+        console.print(f"  {result.export.simple.sentence()}", highlight=False)
     return 0
 
 

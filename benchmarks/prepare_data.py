@@ -3,7 +3,8 @@
 Writes mnist.npz and fashion_mnist.npz (official test splits, from the IDX files in shared/data),
 digits.npz (scikit-learn digits, stratified 75/25, seed 0) and breast_cancer/{train,test}.csv
 (scikit-learn breast_cancer, stratified 80/20, seed 0), hymenoptera, imdb/aclImdb (official test split)
-and sst2/{train,test}.tsv (GLUE dev as test). Files already there are left alone.
+and sst2/{train,test}.tsv (GLUE dev as test), and the AutoGluon side-by-side's tables (wine, digits_table,
+diabetes, fair, anes96: {train,test}.csv, 80/20, seed 0). Files already there are left alone.
 
     python benchmarks/prepare_data.py [--output /tmp/automl-bench-data] [--shared-data ../shared/data]
 """
@@ -31,6 +32,7 @@ IDX_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-i
 SPLIT_SEED = 0
 DIGITS_TEST_SIZE = 0.25
 BREAST_CANCER_TEST_SIZE = 0.20
+TABLE_TEST_SIZE = 0.20
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -165,6 +167,46 @@ def prepare_co2(output: Path) -> Path:
     return path
 
 
+def _write_table(folder: Path, frame, classify: bool) -> Path:
+    """folder/{train,test}.csv from FRAME (features + "target"): 80/20, stratified for classes, seed 0."""
+    from sklearn.model_selection import train_test_split
+
+    if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
+        print(f"{folder}: already there, skipped")
+        return folder
+    train, test = train_test_split(frame, test_size=TABLE_TEST_SIZE, random_state=SPLIT_SEED,
+                                   stratify=frame["target"] if classify else None)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, part in (("test.csv", test), ("train.csv", train)):  # train.csv last: it marks "done"
+        partial = folder / (name + ".partial")
+        part.to_csv(partial, index=False)
+        os.replace(partial, folder / name)
+    print(f"{folder}: train {train.shape}, test {test.shape}")
+    return folder
+
+
+def prepare_tables(output: Path) -> list[Path]:
+    """The tables automl and AutoGluon meet on (benchmarks/tables_side_by_side.py), each
+    NAME/{train,test}.csv with a "target" column: scikit-learn's wine, digits as a 64-column table and
+    diabetes (regression); statsmodels' fair (had an affair: affairs > 0, the count itself dropped) and
+    anes96 (1996 US presidential vote). The statsmodels two are skipped if it is absent."""
+    from sklearn.datasets import load_diabetes, load_digits, load_wine
+
+    folders = [_write_table(output / "wine", load_wine(as_frame=True).frame, True),
+               _write_table(output / "digits_table", load_digits(as_frame=True).frame, True),
+               _write_table(output / "diabetes", load_diabetes(as_frame=True).frame, False)]
+    try:
+        import statsmodels.api as sm
+    except ImportError:
+        print("fair, anes96: skipped (pip install statsmodels)")
+        return folders
+    fair = sm.datasets.fair.load_pandas().data
+    fair = fair.drop(columns="affairs").assign(target=(fair["affairs"] > 0).astype(int))
+    anes = sm.datasets.anes96.load_pandas().data
+    anes = anes.drop(columns="vote").assign(target=anes["vote"].astype(int))
+    return folders + [_write_table(output / "fair", fair, True), _write_table(output / "anes96", anes, True)]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -192,6 +234,7 @@ def main(argv=None) -> int:
     prepare_imdb(args.shared_data, args.output)
     prepare_sst2(args.shared_data, args.output)
     prepare_co2(args.output)
+    prepare_tables(args.output)
     print(f"Datasets ready in {args.output}")
     return 0
 

@@ -41,7 +41,7 @@ def seeded_fresh_keras():
     so tests do not depend on their order."""
     keras.utils.set_random_seed(0)
     yield
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from automl.export.simple import SimpleExport
 from automl.files import atomic_path, write_text_atomic
 from automl.modalities import modality_of, task_named
 
@@ -29,6 +30,7 @@ class ExportResult:
     parity_max_abs_diff: float
     parity_samples: int
     size_bytes: int
+    simple: SimpleExport | None = None  # the simple model, when it is as good or better (export.simple)
 
 
 def _serve_function(model, profile):

@@ -116,6 +116,7 @@ class Dataset:
         forecast: The regular series, its windows and splits (task "forecast" only).
         skipped: Files that could not be read and were left out.
         notes: Announcements made while reading (e.g. a guessed target column).
+        validation_given: The validation split is the user's own, not carved from train by us.
     """
 
     name: str
@@ -136,6 +137,7 @@ class Dataset:
     forecast: ForecastFacts | None = None  # forecasting only (automl.ingest.forecast)
     skipped: tuple[SkippedFile, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    validation_given: bool = False  # the user gave the validation split (else it was carved from train)
 
     def splits(self) -> dict[str, Split]:
         return {"train": self.train, "val": self.val, "test": self.test}

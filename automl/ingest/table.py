@@ -265,7 +265,7 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         split_note=describe_split({k: v.size for k, v in splits.items()}, how),
         fingerprint=fingerprint_of(splits), target=str(target),
         table=TableFacts(*(parts[split][0] for split in ("train", "val", "test")), keys=keys),
-        notes=tuple(notes),
+        notes=tuple(notes), validation_given={"train", "val", "test"} <= set(frames),
     )
     # A table with a text column is text data; one whose rows are series (t0..tN) is series data.
     return text_from_table(dataset, config) or series_from_table(dataset, config) or dataset

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, SkippedFile, Split, TextFacts, fingerprint_of
+from automl.ingest.fragments import revalidate_on_whole_texts
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.walk import DataFolder, outside_hint
@@ -209,7 +210,7 @@ def text_from_table(dataset: Dataset, config) -> Dataset | None:
     others = [str(c) for c in dataset.table.train.columns if c != column]
     if others:
         notes.append(f"Text models read only {column!r}; other columns are not used: {', '.join(map(repr, others[:8]))}.")
-    splits, undecodable, words = {}, 0, []
+    splits, undecodable = {}, 0
     for name, split in dataset.splits().items():
         texts = getattr(dataset.table, name)[column].astype("string").fillna("").to_numpy(dtype=object).astype(str)
         keep = np.char.strip(texts.astype(str)) != ""
@@ -217,8 +218,14 @@ def text_from_table(dataset: Dataset, config) -> Dataset | None:
             notes.append(f"Dropped {int((~keep).sum())} {name} rows with an empty {column!r}.")
         texts = list(texts[keep])
         undecodable += sum(REPLACEMENT in t for t in texts)
-        words += [len(t.split()) for t in texts]
-        splits[name] = text_split(texts, split.labels[keep])
+        splits[name] = (texts, split.labels[keep])
+    if not dataset.validation_given:
+        redone = revalidate_on_whole_texts(*splits["train"], *splits["val"], config.val_fraction, config.seed)
+        if redone is not None:
+            splits["train"], splits["val"], note = redone
+            notes.append(note)
+    words = [len(t.split()) for texts, _ in splits.values() for t in texts]
+    splits = {name: text_split(texts, labels) for name, (texts, labels) in splits.items()}
     return dataclasses.replace(
         dataset, modality="text", source=f"{dataset.source}; text column {column!r}", table=None, **splits,
         split_note=describe_split({k: v.size for k, v in splits.items()}, dataset.split_note.rsplit(" (", 1)[0]),

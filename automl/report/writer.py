@@ -50,8 +50,8 @@ def read_fingerprint(run_dir: Path) -> str | None:
 
 def _plain(value):
     """Converts to JSON types: numpy scalars/arrays, Paths, tuples; NaN and infinities become null."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain(dataclasses.asdict(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # live objects (fitted models) left out
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.metadata.get("live")}
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set)):
@@ -94,7 +94,8 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "class_names": profile.class_names, "split_sizes": profile.split_sizes,
         "export": {"model_dir": str(export.model_dir), "keras_path": str(export.keras_path),
                    "metadata_path": str(export.metadata_path), "parity_max_abs_diff": export.parity_max_abs_diff,
-                   "parity_samples": export.parity_samples, "size_bytes": export.size_bytes},
+                   "parity_samples": export.parity_samples, "size_bytes": export.size_bytes,
+                   "simple_model": export.simple},
         "config": dataclasses.asdict(config), "command": command,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
         # O(classes), never O(classes²): the full matrix only up to FULL_CONFUSION_MAX_CLASSES classes.
@@ -151,7 +152,9 @@ def _context(run: RunResult, run_dir: Path) -> dict:
         "diagnosis": diagnosis, "verdict_css": sections.VERDICT_CSS.get(diagnosis.verdict, "unknown"),
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command, "seed": config.seed,
         "fingerprint": read_fingerprint(run_dir), "versions": package_versions(),
-        "export": _export_context(profile, export, run_dir), "is_classification": task_named(diagnosis.task).has_classes,
+        "export": _export_context(profile, export, run_dir),
+        "simple_export": export.simple.sentence() if getattr(export, "simple", None) else "",
+        "is_classification": task_named(diagnosis.task).has_classes,
         **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
         **deploy_sections.deployment_context(result, diagnosis, measurements, run_dir, sections.relative),
         **forecast_section.forecast_context(diagnosis),

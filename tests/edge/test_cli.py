@@ -159,7 +159,7 @@ def test_default_run_directory_names():
 def test_the_same_seed_and_data_give_the_same_trials_and_metrics(table_csv, tmp_path, capsys):
     results = []
     for name in ("first", "second"):
-        assert main(["run", str(table_csv), "--output", str(tmp_path / name), *TINY, "--max-trials", "3"]) == 0
+        assert main(["run", str(table_csv), "--output", str(tmp_path / name), *TINY, "--max-trials", "2"]) == 0
         summary = json.loads((tmp_path / name / "summary.json").read_text())
         results.append(([(t["hyperparameters"], t["score"], t["history"]) for t in summary["trials"]],
                         summary["metrics"]))

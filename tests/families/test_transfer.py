@@ -196,7 +196,7 @@ def test_an_earlier_run_serves_as_the_backbone(keras_home, photos, tmp_path, con
     from automl.pipeline import run
 
     first = run(config_for(photos, family="cnn", run_dir=str(tmp_path / "first"), max_trials=1, epochs=1))
-    second = run(config_for(photos, backbone=first.config.run_dir, run_dir=str(tmp_path / "second")))
+    second = run(config_for(photos, backbone=first.config.run_dir, run_dir=str(tmp_path / "second"), epochs=1))
     assert second.plan.family == "transfer" and "earlier run" in second.plan.reason
     assert second.plan.fixed_hyperparameters["backbone"] == f"run:{first.config.run_dir}"
     assert [p.name for p in second.search.phases] == ["head search on cached features", "fine-tuning"]

@@ -180,7 +180,7 @@ def test_run_end_to_end_and_every_family_reloads_in_a_fresh_process(series_csv, 
     is left to the classification contract in test_families.py (an epoch costs 5-10 s a family here)."""
     run_dir = tmp_path / "run"
     code = cli.main(["run", str(series_csv), "--horizon", "6", "--output", str(run_dir), "--max-trials", "1",
-                     "--epochs", "2", "--tuner", "random", "--batch-size", "16", "--time-budget", "none"])
+                     "--epochs", "1", "--tuner", "random", "--batch-size", "16", "--time-budget", "none"])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "test MASE" in out.out and "seasonal naive" in out.out

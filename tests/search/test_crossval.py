@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,12 @@ def test_a_small_validation_split_is_cross_validated_refit_and_reported(table_cs
     html = (tmp_path / "run" / "report.html").read_text()
     assert "-fold cross-validation" in html and "Against simple models" in html
     assert len(summary["simple_models"]["models"]) == 2 and summary["simple_verdict"] in out
+    assert "fitted" not in summary["simple_models"]["models"][0]  # the live model stays out of the JSON
+    # Exported beside the deep model exactly when the verdict does not say deep learning gained.
+    exported = summary["export"]["simple_model"]
+    assert (exported is None) == summary["simple_verdict"].startswith("Deep learning gains")
+    if exported:
+        assert Path(exported["path"]).is_file() and "is exported too" in out and "is exported too" in html
 
 
 @pytest.mark.cross_validation

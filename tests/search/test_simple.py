@@ -11,7 +11,7 @@ import pytest
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
 from automl.search.simple import SimpleModel, SimpleModels, fit_simple_models
-from helpers import write_ts
+from helpers import make_text_folder, write_ts
 
 
 def _fit(config):
@@ -40,6 +40,15 @@ def test_labelled_series_get_minirocket(tmp_path, config_for):
     path = write_ts(tmp_path / "gen.ts", per_class=15, lengths=(24,))
     simple = _fit(config_for(path))
     assert [m.name for m in simple.models] == ["MiniRocket + ridge"] and simple.best.test_score >= 0.5
+
+
+def test_text_gets_tf_idf_and_logistic_regression(tmp_path, config_for):
+    simple = _fit(config_for(make_text_folder(tmp_path / "texts", per_class=30)))
+    assert [m.name for m in simple.models] == \
+        ["TF-IDF (words, word pairs, characters 2-5) + logistic regression"]
+    assert simple.best.test_score >= 0.8  # each text holds three of its class's words
+    assert simple.best.fitted is not None and len(simple.best.fitted.test_inputs) == len(simple.best.fitted.model.predict(
+        simple.best.fitted.test_inputs))
 
 
 def test_images_have_no_simple_model_here(image_folder, config_for):
