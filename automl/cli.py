@@ -140,6 +140,16 @@ def _config(args):
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
         "batch_size", "tuner", "follow_symlinks", "cross_validation")}
+    if resume and output is not None:  # the stored settings, with what is left of the budget
+        from automl.config import read_preset
+        from automl.rundir import resumed_config
+
+        given = {**(read_preset(args.pipeline) if args.pipeline else {}),
+                 **{key: value for key, value in overrides.items() if value is not None}}
+        resumed = resumed_config(Path(output), data, given)
+        if resumed is not None:
+            config, args.resume_note = resumed
+            return config
     return load_config(args.pipeline, data=data, run_dir=output, resume=bool(resume) or None,
                        overwrite=args.__dict__.get("overwrite") or None, **overrides)
 
@@ -180,6 +190,8 @@ def _run(args, console, started: float) -> int:
     from automl.rundir import release_run_dir
 
     config = _config(args)
+    if args.__dict__.get("resume_note"):
+        console.print(args.resume_note, highlight=False)
     progress = RichProgress(console)
     command = "automl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
@@ -351,14 +363,16 @@ def _resume_command(args) -> tuple[str, str] | None:
     """How to continue an interrupted or failed `automl run`: ("record", command) once run.json is written
     (data and settings come from it), ("early", command) when the run had not written it yet (the command
     names the data), None when the run never started (nothing to resume)."""
-    from automl.rundir import RECORD, is_run_dir
+    from automl.rundir import RECORD, is_run_dir, read_record
 
     output = _output_of(args)
     if args.command != "run" or not output or not args.__dict__.get("run_started"):
         return None
     quoted = " ".join(shlex.quote(flag) for flag in _setting_flags(args))
     if (Path(output) / RECORD).is_file():
-        return "record", f"automl run --resume {shlex.quote(output)} {quoted}".rstrip()
+        # A record with the settings needs no flags (given again, --time-budget would mean more time).
+        flags = "" if "config" in (read_record(Path(output)) or {}) else quoted
+        return "record", f"automl run --resume {shlex.quote(output)} {flags}".rstrip()
     if args.data and (not Path(output).exists() or is_run_dir(Path(output))):
         return "early", f"automl run --resume {shlex.quote(output)} {shlex.quote(args.data)} {quoted}".rstrip()
     return None

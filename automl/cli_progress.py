@@ -7,11 +7,9 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from automl.config import format_seconds
 
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
 
 
 class RichProgress:

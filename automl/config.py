@@ -182,6 +182,13 @@ def parse_duration(text: str | float | int | None) -> float | None:
     return seconds
 
 
+def format_seconds(seconds: float) -> str:
+    """90 → "1m30s", 42 → "42s": durations as the CLI prints them."""
+    seconds = max(0, int(round(seconds)))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
 def config_keys() -> list[str]:
     return [field.name for field in dataclasses.fields(RunConfig)]
 

@@ -18,7 +18,7 @@ from automl.modalities.batching import sample_inputs
 from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
-from automl.rundir import holding_run_dir, prepare_run_dir, record_run, release_run_dir
+from automl.rundir import discard_if_unused, holding_run_dir, prepare_run_dir, record_run, release_run_dir
 from automl.search import search_models
 from automl.select import Plan, choose_family
 
@@ -42,9 +42,14 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
         started: time.monotonic() when the user's command began (the budget counts from there).
     """
     progress, start = progress or NullProgress(), started or time.monotonic()
+    existed = bool(config.run_dir) and Path(config.run_dir).exists()
     config = prepare_run_dir(config)  # locks the run directory until the run ends
     try:
         result = _stages(config, progress, command, start + config.time_budget if config.time_budget else None)
+    except Exception:
+        if not existed:  # an interrupt keeps its folder: the resume command printed for it needs it
+            discard_if_unused(Path(config.run_dir))
+        raise
     finally:
         release_run_dir(config.run_dir)
     return dataclasses.replace(result, seconds=time.monotonic() - start)

@@ -166,6 +166,14 @@ def _remove_if_only_ours(run_dir: Path) -> None:
             run_dir.rmdir()
 
 
+def discard_if_unused(run_dir: Path) -> None:
+    """After a run that failed before writing anything (bad data found while reading it): releases the
+    lock and removes the folder it made, if nothing but our marker is there, so failed attempts leave no
+    empty run directories behind."""
+    release_run_dir(run_dir)
+    _remove_if_only_ours(Path(run_dir))
+
+
 # --- the lock ------------------------------------------------------------------------------------------
 
 
@@ -312,10 +320,21 @@ def holding_run_dir(run_dir: Path, command: str):
 # --- the record ----------------------------------------------------------------------------------------
 
 
+# The settings a resumed run takes from run.json rather than from its command line.
+NOT_STORED = ("data", "run_dir", "resume", "overwrite")
+
+
+def stored_config(config) -> dict:
+    """Every setting of config that a resume reuses (JSON types)."""
+    return {key: value for key, value in dataclasses.asdict(config).items() if key not in NOT_STORED}
+
+
 def record_run(config, fingerprint: str) -> None:
-    """Writes run.json, or on resume checks that data and settings are unchanged."""
+    """Writes run.json, or on resume checks that data and settings are unchanged and adds the time the
+    earlier sessions spent (so a further resume knows what is left of the budget)."""
     path = Path(config.run_dir) / RECORD
     settings = {key: getattr(config, key) for key in RESUME_KEYS}
+    spent = 0.0
     if config.resume and path.exists():
         try:
             saved = json.loads(path.read_text())
@@ -330,8 +349,78 @@ def record_run(config, fingerprint: str) -> None:
         if changed:
             raise ConfigError(f"Settings changed since the run started ({', '.join(changed)}). "
                               "Resume with the same settings, or start a new run.")
-        return
+        spent = time_spent(Path(config.run_dir), saved) or 0.0
     # Written aside and renamed, so a killed run leaves no half record.
-    write_text_atomic(path, json.dumps({"data": config.data, "fingerprint": fingerprint, "settings": settings},
-                                       indent=1))
+    write_text_atomic(path, json.dumps({"data": config.data, "fingerprint": fingerprint, "settings": settings,
+                                        "config": stored_config(config), "started_at": time.time(),
+                                        "spent_before": spent}, indent=1))
+
+
+def read_record(run_dir: Path) -> dict | None:
+    """run.json as a dict, or None when there is none or it cannot be read (record_run says so later)."""
+    try:
+        record = json.loads((Path(run_dir) / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def time_spent(run_dir: Path, record: dict) -> float | None:
+    """Seconds the run's earlier sessions spent: those before the last start, plus from it to the last
+    thing the search wrote (its trial log, its tuner state). None for records older than this count."""
+    started, before = record.get("started_at"), record.get("spent_before")
+    if not isinstance(started, (int, float)) or not isinstance(before, (int, float)):
+        return None
+    written = [p.stat().st_mtime for p in [run_dir / "trial_log.json", *(run_dir / "search").rglob("*")]
+               if p.is_file()]
+    return before + max(0.0, max(written, default=started) - started)
+
+
+def resumed_config(run_dir: Path, data: str, given: dict):
+    """The config `automl run --resume RUN_DIR` continues with: the settings stored in run.json, with the
+    time budget less what was spent (or, when --time-budget is given, that much more time). Returns
+    (config, a sentence on the budget), or None for records older than this (their flags must be given).
+
+    Args:
+        given: The settings the command line set (its preset's and its flags'), typed as load_config takes them.
+
+    Raises:
+        ConfigError: A given setting differs from the stored one (the differences are listed), or the
+            budget is spent and no --time-budget adds more.
+    """
+    from automl.config import RunConfig, format_seconds, parse_duration
+
+    record = read_record(run_dir)
+    stored = record.get("config") if record else None
+    if not isinstance(stored, dict):
+        return None
+    fixed = {"data": data, "run_dir": str(run_dir), "resume": True}
+    others = {key: value for key, value in given.items() if key != "time_budget" and key not in NOT_STORED}
+    try:
+        wanted = RunConfig(**{**stored, **others, **fixed})
+    except TypeError as error:
+        raise ConfigError(f"'{run_dir / RECORD}' holds settings this version does not know ({error}). "
+                          "Start a new run with another --output.") from None
+    changed = [f"{key} {stored.get(key)!r} → {getattr(wanted, key)!r}" for key in others
+               if getattr(wanted, key) != stored.get(key)]
+    if changed:
+        raise ConfigError(f"--resume continues the run with the settings it started with, and these differ: "
+                          f"{'; '.join(changed)}. Leave those flags out to resume, or start a new run with "
+                          "another --output.")
+    budget, spent = stored.get("time_budget"), time_spent(run_dir, record) or 0.0
+    if "time_budget" in given:
+        budget = parse_duration(given["time_budget"])
+        note = (f"Resuming with {format_seconds(budget)} more, as --time-budget says ({format_seconds(spent)} "
+                "were spent before)." if budget else "Resuming with no time limit, as --time-budget says.")
+    elif budget is None:
+        note = "Resuming with no time limit, as the run started."
+    else:
+        left = budget - spent
+        if left <= 0:
+            raise ConfigError(f"The run's {format_seconds(budget)} budget is spent ({format_seconds(spent)} used "
+                              "before it stopped). Give it more time: --resume with --time-budget 5m, say.")
+        note = (f"Resuming: {format_seconds(spent)} of the {format_seconds(budget)} budget were spent before the "
+                f"run stopped, so this run has the other {format_seconds(left)}.")
+        budget = left
+    return RunConfig(**{**stored, **fixed, "time_budget": budget}), note
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from automl.ingest import Dataset
 
@@ -39,19 +40,29 @@ def balance_check(dataset: Dataset):
         "balanced class weights are applied in training.")
 
 
-def leakage_checks(dataset: Dataset) -> list[Guardrail]:
-    """Byte-identical examples: val against train, test against train and val."""
-    train = set(dataset.train.hashes)
-    seen = {"val": (train, "training"), "test": (train | set(dataset.val.hashes), "training or validation")}
+def leakage_checks(dataset: Dataset, used_columns: list[str] | None = None) -> list[Guardrail]:
+    """Identical examples: val against train, test against train and val. For a table, rows are compared
+    on the columns the model reads (USED_COLUMNS), so rows that differ only in a dropped ID column count
+    as the duplicates they are to the model."""
+    hashes_of = {name: split.hashes for name, split in dataset.splits().items()}
+    identical = "byte-identical"
+    if dataset.table is not None and used_columns is not None:
+        hashes_of = {name: tuple(pd.util.hash_pandas_object(getattr(dataset.table, name)[used_columns],
+                                                            index=False).to_numpy())
+                     for name in hashes_of}
+        identical = (f"identical on the {len(used_columns)} column{'s' if len(used_columns) != 1 else ''} the "
+                     "model reads")
+    train = set(hashes_of["train"])
+    seen = {"val": (train, "training"), "test": (train | set(hashes_of["val"]), "training or validation")}
     checks = []
     for split, (earlier, what) in seen.items():
-        hashes = dataset.splits()[split].hashes
+        hashes = hashes_of[split]
         shared = sum(h in earlier for h in hashes)
         name = f"Leakage into {split}"
-        checks.append(Guardrail(name, ALERTED, f"{shared} of {len(hashes)} {split} examples are byte-identical to "
+        checks.append(Guardrail(name, ALERTED, f"{shared} of {len(hashes)} {split} examples are {identical} to "
                                 f"{what} examples: {split} scores are optimistic. Remove the duplicates.") if shared
                       else Guardrail(name, PASSED, f"No {split} example is identical to a {what} example."))
-    duplicates = len(dataset.train.hashes) - len(train)
+    duplicates = len(hashes_of["train"]) - len(train)
     if duplicates:
         checks.append(Guardrail("Duplicates in train", ALERTED, f"{duplicates} training examples are exact duplicates of others."))
     return checks

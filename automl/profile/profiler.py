@@ -84,11 +84,13 @@ def profile_dataset(dataset: Dataset) -> Profile:
     checks.append(Guardrail("Unreadable files", ALERTED if dataset.skipped else PASSED,
                             _skipped_message(dataset.skipped) if dataset.skipped
                             else "Every file was read."))
-    checks += leakage_checks(dataset)
+    leakage_at = len(checks)
     if sizes["test"] < SMALL_TEST_SPLIT and task.independent_examples:
         checks.append(Guardrail("Test size", ALERTED, f"Only {sizes['test']} test examples: one error moves test "
                                 f"accuracy by {100 / max(sizes['test'], 1):.1f} points."))
     more, kind_checks, extra = MODALITY_FACTS[modality_of(dataset).name](dataset)
+    used = [c.name for c in extra["column_inputs"]] if extra.get("column_inputs") else None
+    checks[leakage_at:leakage_at] = leakage_checks(dataset, used)
     if task.standardised_target:
         labels = np.asarray(dataset.train.labels, dtype=np.float64)  # float32 squares of large targets overflow
         extra["target_mean"] = float(np.mean(labels))

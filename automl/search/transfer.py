@@ -28,6 +28,7 @@ from automl.search.callbacks import DeadlineStop, TrialWatcher
 from automl.search.ranking import rank_trials
 from automl.search.result import Phase, SearchResult, TrialRecord
 from automl.search.tuner import make_tuner, search_deadline_for, trial_records, training_callbacks
+from automl.search.warm_start import warm_start_head
 
 # The head search is cheap; most of the time goes to fine-tuning, which moves the score most once
 # the head is good. The head phase may use at most this share of the search time.
@@ -66,8 +67,11 @@ class HeadHyperModel(kt.HyperModel):
         return compile_for_task(model, self.profile, rate)
 
     def fit(self, hp, model, x, y, **kwargs):
+        """Trains the head; one with no hidden layer starts as the logistic regression fitted on the
+        features (a linear probe; search.warm_start)."""
         if self.flipped is not None and hp.Boolean("flip_copies", default=True):
             x, y = np.concatenate([x, self.flipped[0]]), np.concatenate([y, self.flipped[1]])
+        warm_start_head(model, tf.data.Dataset.from_tensor_slices((x, y)).batch(512), kwargs.get("class_weight"))
         return model.fit(x, y, **kwargs)
 
 

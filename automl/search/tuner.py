@@ -16,6 +16,7 @@ from automl.modalities import task_named
 from automl.search._compat import all_trials, defaults_first, set_trial_cap
 from automl.search.callbacks import AnnealToBudget, ReleaseTrialGraphs, TrialWatcher, fit_resumably
 from automl.search.result import TrialRecord
+from automl.search.warm_start import warm_start_head
 from automl.select import HYPERBAND_FACTOR
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
@@ -55,7 +56,10 @@ class FamilyHyperModel(kt.HyperModel):
         return FAMILIES[self.plan.family](hp, self.profile)
 
     def fit(self, hp, model, *args, **kwargs):
-        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial."""
+        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial; a
+        linear head on fixed features starts at its fitted optimum (search.warm_start)."""
+        if args and kwargs.get("initial_epoch", 0) == 0:
+            warm_start_head(model, args[0], kwargs.get("class_weight"))
         return fit_resumably(model, *args, **kwargs)
 
 

@@ -55,3 +55,20 @@ def test_95_to_5_split_alerts_and_applies_class_weights(tmp_path, config_for, mo
     with pytest.raises(Applied):
         search_models(choose_family(profile, config), dataset, profile, config)
     assert seen["class_weight"] == profile.class_weight
+
+
+def test_table_rows_that_differ_only_in_a_dropped_id_column_are_leakage(tmp_path, config_for):
+    """The ID column is dropped from the model's inputs, so rows equal on every other column are the same
+    example to the model: copied into test with new IDs, they must raise the leakage alert."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"id": np.arange(80), "x": rng.normal(size=80), "y": rng.choice(["a", "b"], 80)})
+    test = train.iloc[:10].assign(id=np.arange(1000, 1010))
+    folder = tmp_path / "ids"
+    folder.mkdir()
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    profile = profile_dataset(load_dataset(config_for(folder, target="y")))
+    checks = {g.name: g for g in profile.guardrails}
+    assert "id" not in [c.name for c in profile.column_inputs]  # the ID really is dropped
+    assert checks["Leakage into test"].status == "Alerted"
+    assert "10 of 10 test examples are identical on the 1 column the model reads" in checks["Leakage into test"].message
