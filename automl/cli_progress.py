@@ -10,8 +10,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from automl.config import format_seconds
 
 
-
-
 class RichProgress:
     """Implements automl.progress.NullProgress's methods with a rich progress bar.
 

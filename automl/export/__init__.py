@@ -2,7 +2,8 @@
 the deployment facts (latency, trial sizes, extra formats with their parity checks) → Measurements.
 
 `savedmodel` writes the model (the modality decides what `serve` takes, the task what it returns),
-`simple` writes the simple model out when it is as good as the deep one, `formats` converts to TFLite/ONNX, `latency` times, and `measure` gathers the figures the report shows.
+`simple` writes the simple model out when it is as good as the deep one, `formats` converts to
+TFLite/ONNX, `latency` times, and `measure` gathers the figures the report shows.
 """
 
 from automl.export.formats import PARITY_LIMITS, FormatExport
@@ -13,4 +14,5 @@ from automl.export.savedmodel import PARITY_SAMPLES, ExportResult, export_model
 from automl.export.simple import SimpleExport, export_simple_model
 
 __all__ = ["export_model", "ExportResult", "measure_run", "Measurements", "TrialCost", "FormatExport", "Latency",
-           "PARITY_LIMITS", "PARITY_SAMPLES", "SimpleExport", "export_simple_model", "FORMAT_GROUPS", "SAMPLES_FILE", "add_formats", "load_samples"]
+           "PARITY_LIMITS", "PARITY_SAMPLES", "SimpleExport", "export_simple_model", "FORMAT_GROUPS", "SAMPLES_FILE",
+           "add_formats", "load_samples"]
