@@ -14,10 +14,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Family:
-    """A family's module (under automl.families) and the kind of data it takes."""
+    """A family's module (under automl.families) and the kind of data it takes.
+
+    Attributes:
+        closed_form_head: Its head is a linear model on fixed features, fitted exactly rather than by
+            Adam where the features fit in memory (automl.search.warm_start).
+    """
 
     module: str
     modality: str
+    closed_form_head: bool = False
 
     def __call__(self, hp, profile):
         """Builds the compiled model: the module's build_model(hp, profile)."""
@@ -34,7 +40,7 @@ FAMILIES = {
     "series_cnn": Family("series_cnn", "series"),
     "series_rnn": Family("series_rnn", "series"),
     "series_transformer": Family("series_transformer", "series"),
-    "series_rocket": Family("series_rocket", "series"),
+    "series_rocket": Family("series_rocket", "series", closed_form_head=True),
 }
 # Which data each family can take (read from FAMILIES).
 MODALITIES = {name: family.modality for name, family in FAMILIES.items()}

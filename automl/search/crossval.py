@@ -14,11 +14,12 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from automl.families import FAMILIES
 from automl.ingest.dataset import Split
 from automl.modalities.batching import batched
 from automl.search.callbacks import DeadlineStop
 from automl.search.tuner import training_callbacks
-from automl.search.warm_start import warm_start_head
+from automl.search.warm_start import start_head
 from automl.select import CROSS_VALIDATION_CANDIDATES
 
 MAX_FOLDS = 5
@@ -152,13 +153,17 @@ def _subset(pool_x, pool_y, indices) -> Split:
     return Split(data, pool_y[indices], ())
 
 
+def _closed_form(tuner) -> bool:
+    return FAMILIES[tuner.hypermodel.plan.family].closed_form_head
+
+
 def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline):
     """(the fold's objective at its lowest-validation-loss epoch, that epoch)."""
     model = tuner.hypermodel.build(hp)
     train_data = batched(_subset(pool_x, pool_y, train), profile, config.batch_size, None, seed=config.seed)
     val_data = batched(_subset(pool_x, pool_y, val), profile, config.batch_size, None)
     steps = math.ceil(len(train) / config.batch_size)
-    warm_start_head(model, train_data, profile.class_weight)  # as the trial it re-scores did
+    start_head(model, train_data, profile.class_weight, _closed_form(tuner))  # as the trial it re-scores did
     history = model.fit(train_data, validation_data=val_data, epochs=tuner.hypermodel.plan.epochs, verbose=0,
                         class_weight=profile.class_weight,
                         callbacks=[*training_callbacks(config.patience, None, steps), DeadlineStop(None, deadline)])
@@ -183,7 +188,7 @@ def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Mod
                  if not isinstance(c, keras.callbacks.EarlyStopping)]
     stop = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 >= epochs))
-    warm_start_head(model, data, profile.class_weight)
+    start_head(model, data, profile.class_weight, _closed_form(tuner))
     model.fit(data, epochs=tuner.hypermodel.plan.epochs, verbose=0, class_weight=profile.class_weight,
               callbacks=[*annealing, stop])
     return model

@@ -16,7 +16,7 @@ from automl.modalities import task_named
 from automl.search._compat import all_trials, defaults_first, set_trial_cap
 from automl.search.callbacks import AnnealToBudget, ReleaseTrialGraphs, TrialWatcher, fit_resumably
 from automl.search.result import TrialRecord
-from automl.search.warm_start import warm_start_head
+from automl.search.warm_start import start_head
 from automl.select import HYPERBAND_FACTOR
 
 TUNER_CLASSES = {"hyperband": kt.Hyperband, "random": kt.RandomSearch, "bayesian": kt.BayesianOptimization}
@@ -59,7 +59,7 @@ class FamilyHyperModel(kt.HyperModel):
         """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial; a
         linear head on fixed features starts at its fitted optimum (search.warm_start)."""
         if args and kwargs.get("initial_epoch", 0) == 0:
-            warm_start_head(model, args[0], kwargs.get("class_weight"))
+            start_head(model, args[0], kwargs.get("class_weight"), FAMILIES[self.plan.family].closed_form_head)
         return fit_resumably(model, *args, **kwargs)
 
 

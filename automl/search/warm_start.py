@@ -7,7 +7,8 @@ few dozen examples stops early, short of it (ItalyPowerDemand: 95.4 % from Adam 
 MiniRocket's own ridge head). So before a trial trains, such a head is fitted by logistic regression (or
 ridge regression for a number) on the training features, and its weights are assigned to the Keras head;
 training then goes on from there, kept only where it lowers validation loss (early stopping restores the
-best epoch). Other models are left as they are.
+best epoch) — except for families whose linear model is the whole point (MiniRocket), whose fitted head
+is frozen: its trial only scores it. Other models are left as they are.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def _features(model, head, data) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
         if len(batch) > 2:
             weights.append(np.asarray(batch[2]))
     return np.concatenate(features), np.concatenate(labels), (np.concatenate(weights) if weights else None)
+
+
+def start_head(model: keras.Model, data, class_weight: dict | None, closed_form: bool) -> None:
+    """Warm-starts the head; with closed_form (MiniRocket: the linear model *is* the classifier) the
+    fitted head is also frozen, so training changes nothing and only scores it. On standardised
+    MiniRocket features, logistic regression alone scores ItalyPowerDemand 96.3 %, GunPoint 99.3 %,
+    ArrowHead 86.9 %; Adam continuing from it drifted back (ItalyPowerDemand 95.6 %)."""
+    if warm_start_head(model, data, class_weight) and closed_form:
+        _head(model).trainable = False  # before the first train step, so no recompile is needed
 
 
 def warm_start_head(model: keras.Model, data, class_weight: dict | None = None) -> bool:

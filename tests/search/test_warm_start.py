@@ -68,3 +68,19 @@ def test_a_model_with_hidden_layers_is_left_as_it_was():
     before = [w.copy() for w in model.get_weights()]
     assert not fixed_below_head(model) and not warm_start_head(model, _batches(x, y))
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_a_closed_form_head_is_frozen_so_training_only_scores_it():
+    from automl.search.warm_start import start_head
+
+    x, y = _data(seed=3)
+    model = _model(5, 3, "probabilities")
+    model.compile(keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    start_head(model, _batches(x, y), None, closed_form=True)
+    fitted = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=2, verbose=0)
+    assert not model.get_layer("probabilities").trainable
+    assert all(np.array_equal(a, b) for a, b in zip(fitted, model.get_weights()))
+    other = _model(5, 3, "probabilities")
+    start_head(other, _batches(x, y), None, closed_form=False)
+    assert other.get_layer("probabilities").trainable
