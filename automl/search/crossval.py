@@ -67,14 +67,14 @@ class CrossValidation:
         if not self.candidates:  # folds did not fit the budget: the refit alone
             return ("Validation was too small to rank trials, and k-fold cross-validation did not fit "
                     f"the time left, so trial {self.chosen} (best on validation) was refit on all "
-                    f"{self.refit_examples} examples of train + validation for {self.refit_epochs} epochs "
+                    f"{self.refit_examples} examples of train + validation for {_epochs(self.refit_epochs)} "
                     "(its lowest-validation-loss epoch).")
         best = next(c for c in self.candidates if c.trial_id == self.chosen)
         top = "top trial was" if len(self.candidates) == 1 else f"top {len(self.candidates)} trials were"
         return (f"Validation was too small to rank trials, so the {top} re-ranked by "
                 f"{self.folds}-fold cross-validation on train + validation: trial {self.chosen} scored "
                 f"{self.objective} {best.mean:.4f} ± {best.spread:.4f} over the folds, and was refit on all "
-                f"{self.refit_examples} examples for {self.refit_epochs} epochs.")
+                f"{self.refit_examples} examples for {_epochs(self.refit_epochs)}.")
 
 
 def fold_count(labels: np.ndarray, task: str) -> int:
@@ -151,6 +151,10 @@ def _subset(pool_x, pool_y, indices) -> Split:
     x = tf.nest.map_structure(lambda values: values[indices], pool_x)
     data = tf.data.Dataset.from_tensor_slices((x, pool_y[indices]))
     return Split(data, pool_y[indices], ())
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def _closed_form(tuner) -> bool:
