@@ -86,8 +86,7 @@ def test_a_model_skl2onnx_cannot_take_is_exported_with_joblib_and_the_reason(tmp
 @pytest.mark.parametrize("deep_gain, written", [(+0.05, False), (0.0, True), (-0.05, True)])
 def test_only_a_simple_model_as_good_or_better_is_exported(table_csv, config_for, tmp_path, deep_gain, written):
     simple, profile = _simple_and_profile(config_for(table_csv))
-    deep = min(1.0, simple.best.test_score + deep_gain) if deep_gain <= 0 else simple.best.test_score + deep_gain
-    exported = export_simple_model(_diagnosis(simple, deep), profile, tmp_path)
+    exported = export_simple_model(_diagnosis(simple, simple.best.test_score + deep_gain), profile, tmp_path)
     assert (exported is not None) == written
     assert (tmp_path / SIMPLE_DIR).exists() == written
 
