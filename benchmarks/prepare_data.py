@@ -87,18 +87,16 @@ def prepare_digits(output: Path) -> Path:
     return target
 
 
-def prepare_breast_cancer(output: Path) -> Path:
-    """breast_cancer/train.csv and test.csv (features + target), stratified 80/20, seed 0."""
-    from sklearn.datasets import load_breast_cancer
+def _write_table(folder: Path, frame, classify: bool, test_size: float = TABLE_TEST_SIZE) -> Path:
+    """folder/{train,test}.csv from FRAME (features + "target"), TEST_SIZE held out (stratified for
+    classes), seed 0; left alone when both files are there."""
     from sklearn.model_selection import train_test_split
 
-    folder = output / "breast_cancer"
     if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
         print(f"{folder}: already there, skipped")
         return folder
-    frame = load_breast_cancer(as_frame=True).frame  # feature columns + "target"
-    train, test = train_test_split(frame, test_size=BREAST_CANCER_TEST_SIZE, stratify=frame["target"],
-                                   random_state=SPLIT_SEED)
+    train, test = train_test_split(frame, test_size=test_size, random_state=SPLIT_SEED,
+                                   stratify=frame["target"] if classify else None)
     folder.mkdir(parents=True, exist_ok=True)
     for name, part in (("test.csv", test), ("train.csv", train)):  # train.csv last: it marks "done"
         partial = folder / (name + ".partial")
@@ -106,6 +104,14 @@ def prepare_breast_cancer(output: Path) -> Path:
         os.replace(partial, folder / name)
     print(f"{folder}: train {train.shape}, test {test.shape}")
     return folder
+
+
+def prepare_breast_cancer(output: Path) -> Path:
+    """breast_cancer/train.csv and test.csv (features + target), stratified 80/20, seed 0."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame  # feature columns + "target"
+    return _write_table(output / "breast_cancer", frame, True, BREAST_CANCER_TEST_SIZE)
 
 
 def prepare_hymenoptera(shared_data: Path, output: Path) -> Path:
@@ -165,24 +171,6 @@ def prepare_co2(output: Path) -> Path:
         monthly.to_csv(path, index=False, date_format="%Y-%m-%d")
         print(f"{path}: {len(monthly)} months")
     return path
-
-
-def _write_table(folder: Path, frame, classify: bool) -> Path:
-    """folder/{train,test}.csv from FRAME (features + "target"): 80/20, stratified for classes, seed 0."""
-    from sklearn.model_selection import train_test_split
-
-    if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
-        print(f"{folder}: already there, skipped")
-        return folder
-    train, test = train_test_split(frame, test_size=TABLE_TEST_SIZE, random_state=SPLIT_SEED,
-                                   stratify=frame["target"] if classify else None)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, part in (("test.csv", test), ("train.csv", train)):  # train.csv last: it marks "done"
-        partial = folder / (name + ".partial")
-        part.to_csv(partial, index=False)
-        os.replace(partial, folder / name)
-    print(f"{folder}: train {train.shape}, test {test.shape}")
-    return folder
 
 
 def prepare_tables(output: Path) -> list[Path]:

@@ -116,23 +116,30 @@ def pack_texts(key: str, texts: np.ndarray) -> dict[str, np.ndarray]:
             f"{key}_ends": np.cumsum([len(data) for data in encoded], dtype=np.int64)}
 
 
-def run_peer(split: Path, task: str, budget_s: float, out_dir: Path, peer_python: Path, env: dict) -> tuple[dict, float]:
-    """Runs runner.py in the AutoKeras venv; returns (its JSON result or an error, wall seconds)."""
-    result_path, log = out_dir / "autokeras.json", out_dir / "autokeras.log"
+def run_runner(command: list[str], result_path: Path, log: Path, budget_s: float, env: dict,
+               missing: dict) -> tuple[dict, float]:
+    """Runs a peer's runner.py (COMMAND, which writes RESULT_PATH), its output to LOG, killed past the
+    benchmark timeout; returns (its JSON result, or MISSING with the error, wall seconds)."""
     result_path.unlink(missing_ok=True)
-    command = [str(peer_python), str(PEER_DIR / "runner.py"), str(split), "--task", task, "--budget", f"{budget_s:g}",
-               "--output", str(result_path), "--workdir", str(out_dir), "--verbose", "2"]
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
         try:
             subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
                            timeout=budget_s * bench.TIMEOUT_FACTOR + bench.TIMEOUT_EXTRA_S)
         except subprocess.TimeoutExpired:
-            handle.write(f"\nside_by_side: killed after {time.perf_counter() - start:.0f} s\n")
+            handle.write(f"\n{Path(sys.argv[0]).stem}: killed after {time.perf_counter() - start:.0f} s\n")
     seconds = time.perf_counter() - start
     if result_path.is_file():
         return json.loads(result_path.read_text(encoding="utf-8")), seconds
-    return {"error": f"no result written: {bench.last_line(log)} (log: {log})", "test_accuracy": None}, seconds
+    return {**missing, "error": f"no result written: {bench.last_line(log)} (log: {log})"}, seconds
+
+
+def run_peer(split: Path, task: str, budget_s: float, out_dir: Path, peer_python: Path, env: dict) -> tuple[dict, float]:
+    """Runs runner.py in the AutoKeras venv; returns (its JSON result or an error, wall seconds)."""
+    result_path = out_dir / "autokeras.json"
+    command = [str(peer_python), str(PEER_DIR / "runner.py"), str(split), "--task", task, "--budget", f"{budget_s:g}",
+               "--output", str(result_path), "--workdir", str(out_dir), "--verbose", "2"]
+    return run_runner(command, result_path, out_dir / "autokeras.log", budget_s, env, {"test_accuracy": None})
 
 
 def ours_curve(trial_log: dict) -> list[tuple[float, float]]:
@@ -238,25 +245,31 @@ def compare_dataset(index: int, name: str, args: argparse.Namespace) -> list[str
     return compare(name, budget_s, runs["automl"], runs["autokeras"], facts)
 
 
-def write_rows(rows: dict[str, str], results: Path) -> None:
-    """Puts the rows in RESULTS.md's side-by-side section (made after the header if absent), keeping
-    rows of other datasets already there, in PAIRINGS order."""
+def write_section(rows: dict[str, str], results: Path, markers: tuple[str, str], intro: str, columns, order) -> None:
+    """Puts the rows in RESULTS.md's section between MARKERS (INTRO opens with the start marker; the
+    section is made after the header if absent), keeping rows of other datasets already there, in ORDER."""
+    start, end = markers
     text = results.read_text(encoding="utf-8") if results.is_file() else bench.HEADER
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        section, after = rest.split(END, 1)
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        section, after = rest.split(end, 1)
         for line in section.splitlines():
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            if line.startswith("| ") and cells[0] in PAIRINGS and cells[0] not in rows:
+            if line.startswith("| ") and cells[0] in order and cells[0] not in rows:
                 rows[cells[0]] = line
     else:
         heading = re.search(r"^## ", text, re.MULTILINE)
         cut = heading.start() if heading else len(text)
         before, after = text[:cut], "\n\n" + text[cut:]
-    table = [bench.table_row(list(COLUMNS)), bench.table_row(["---"] * len(COLUMNS))]
-    table += [rows[name] for name in PAIRINGS if name in rows]
-    section = INTRO + "\n".join(table) + "\n" + END
+    table = [bench.table_row(list(columns)), bench.table_row(["---"] * len(columns))]
+    table += [rows[name] for name in order if name in rows]
+    section = intro + "\n".join(table) + "\n" + end
     results.write_text(before.rstrip("\n") + "\n\n" + section + "\n\n" + after.lstrip("\n"), encoding="utf-8")
+
+
+def write_rows(rows: dict[str, str], results: Path) -> None:
+    """The AutoKeras section of RESULTS.md (write_section), rows in PAIRINGS order."""
+    write_section(rows, results, (START, END), INTRO, COLUMNS, PAIRINGS)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import run_benchmarks as bench  # same folder: the dataset table, budgets and the automl runner
-from side_by_side import export_split
+from side_by_side import export_split, run_runner, write_section
 
 PEER_DIR = bench.BENCH_DIR / "peers" / "autogluon"
 PEER_PYTHON = PEER_DIR / ".venv" / "bin" / "python"
@@ -52,21 +49,12 @@ predicting, and preset `best_quality`; automl gets the same rows (it cross-valid
 
 def run_peer(split: Path, task: str, budget_s: float, out_dir: Path, peer_python: Path) -> dict:
     """Runs runner.py in the AutoGluon venv; returns its JSON result (or an error) with the wall seconds."""
-    result_path, log = out_dir / "autogluon.json", out_dir / "autogluon.log"
-    result_path.unlink(missing_ok=True)
+    result_path = out_dir / "autogluon.json"
     command = [str(peer_python), str(PEER_DIR / "runner.py"), str(split), "--task", task, "--budget",
                f"{budget_s:g}", "--output", str(result_path), "--workdir", str(out_dir)]
-    start = time.perf_counter()
-    with open(log, "w", encoding="utf-8") as handle:
-        try:
-            subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ),
-                           timeout=budget_s * bench.TIMEOUT_FACTOR + bench.TIMEOUT_EXTRA_S)
-        except subprocess.TimeoutExpired:
-            handle.write(f"\ntables_side_by_side: killed after {time.perf_counter() - start:.0f} s\n")
-    seconds = time.perf_counter() - start
-    if result_path.is_file():
-        return {**json.loads(result_path.read_text(encoding="utf-8")), "wall": seconds}
-    return {"error": f"no result written: {bench.last_line(log)} (log: {log})", "test_score": None, "wall": seconds}
+    result, seconds = run_runner(command, result_path, out_dir / "autogluon.log", budget_s, dict(os.environ),
+                                 {"test_score": None})
+    return {**result, "wall": seconds}
 
 
 def run_ours(data: Path, run_dir: Path, budget_s: float, keras_home: Path) -> dict:
@@ -132,22 +120,8 @@ def compare_dataset(index: int, name: str, args: argparse.Namespace) -> list[str
 
 
 def write_rows(rows: dict[str, str], results: Path) -> None:
-    """Puts the rows in RESULTS.md's tables section (made at the end if absent), keeping rows of other
-    tables already there, in TABLES order."""
-    text = results.read_text(encoding="utf-8")
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        section, after = rest.split(END, 1)
-        for line in section.splitlines():
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            if line.startswith("| ") and cells[0] in TABLES and cells[0] not in rows:
-                rows[cells[0]] = line
-    else:
-        before, after = text, ""
-    table = [bench.table_row(list(COLUMNS)), bench.table_row(["---"] * len(COLUMNS))]
-    table += [rows[name] for name in TABLES if name in rows]
-    section = INTRO + "\n".join(table) + "\n" + END
-    results.write_text(before.rstrip("\n") + "\n\n" + section + "\n" + after, encoding="utf-8")
+    """The AutoGluon section of RESULTS.md (side_by_side.write_section), rows in TABLES order."""
+    write_section(rows, results, (START, END), INTRO, COLUMNS, TABLES)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

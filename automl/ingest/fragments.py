@@ -25,6 +25,11 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.lower().split())
 
 
+def _runs(words: tuple[str, ...]):
+    """Every contiguous run of words (the text itself included)."""
+    return (words[a:b] for a in range(len(words)) for b in range(a + 1, len(words) + 1))
+
+
 def whole_texts(texts: list[str]) -> np.ndarray:
     """True for each text that is not a contiguous word run of another, longer text (the first of equal
     texts counts as whole, its copies do not)."""
@@ -35,14 +40,13 @@ def whole_texts(texts: list[str]) -> np.ndarray:
         if words[i] in runs:
             continue
         whole[i] = True
-        w = words[i]
-        runs.update(w[a:b] for a in range(len(w)) for b in range(a + 1, len(w) + 1))
+        runs.update(_runs(words[i]))
     return whole
 
 
 def fragment_runs(texts: list[str]) -> set[tuple[str, ...]]:
     """Every contiguous word run of the given texts."""
-    return {w[a:b] for w in map(_words, texts) for a in range(len(w)) for b in range(a + 1, len(w) + 1)}
+    return {run for text in texts for run in _runs(_words(text))}
 
 
 def revalidate_on_whole_texts(train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],

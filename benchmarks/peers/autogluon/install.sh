@@ -7,14 +7,5 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PYTHON="${1:-python3}"
-VENV="$HERE/.venv"
-
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -r "$HERE/requirements.txt"
-# The import itself is the check: it fails here, not in the middle of a benchmark.
-"$VENV/bin/python" -c "import autogluon.tabular as t; print('autogluon.tabular', t.__version__)"
-echo "AutoGluon ready: $VENV/bin/python"
+bash "$HERE/../install_venv.sh" "$HERE" AutoGluon \
+    "import autogluon.tabular as t; print('autogluon.tabular', t.__version__)" "${1:-python3}"

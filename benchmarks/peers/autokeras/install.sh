@@ -10,14 +10,5 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PYTHON="${1:-python3}"
-VENV="$HERE/.venv"
-
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -r "$HERE/requirements.txt"
-# The import itself is the check: it fails here, not in the middle of a benchmark.
-"$VENV/bin/python" -c "import autokeras, keras, tensorflow; print('autokeras', autokeras.__version__, '| keras', keras.__version__, '| tensorflow', tensorflow.__version__)"
-echo "AutoKeras ready: $VENV/bin/python"
+bash "$HERE/../install_venv.sh" "$HERE" AutoKeras \
+    "import autokeras, keras, tensorflow; print('autokeras', autokeras.__version__, '| keras', keras.__version__, '| tensorflow', tensorflow.__version__)" "${1:-python3}"
