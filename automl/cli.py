@@ -25,7 +25,7 @@ from automl.errors import AutomlError, DataError
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
 # The module each command's work is in, imported during start-up (see _interrupts_after).
 STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl.pipeline",
-          "predict": "automl.predict", "report": "automl.report"}
+          "predict": "automl.predict", "report": "automl.report", "worker": "automl.search"}
 
 
 class _UsageError(Exception):
@@ -89,7 +89,7 @@ def _data_flags(parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="automl", description="Keras AutoML: ingest, profile, select, search, diagnose, report, export.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,report,export}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,report,export,worker}")
     run = commands.add_parser("run", help="search for a model and write a report and a SavedModel",
                               description="Search for a model on DATA within a budget; writes report.html, "
                                           "summary.json and a SavedModel to the run directory.")
@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                      help="continue an interrupted run (in --output, or the RUN_DIR given here)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty run directory")
+    run.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="train N trials at once in N worker processes, each on its share of the cores (and one "
+                          "GPU each where there are GPUs), served by this process as Keras Tuner's chief (default 1)")
+    run.add_argument("--chief-address", metavar="HOST[:PORT]",
+                     help="interface (and port) the chief's oracle listens on for workers (default 127.0.0.1 and a "
+                          "free port); it has no authentication, so never expose it to the internet")
     plan = commands.add_parser("plan", help="ingest, profile and select only: what run would do, and why")
     _data_flags(plan)
     predict = commands.add_parser("predict", help="predict a folder of images or a table with a finished run's model")
@@ -118,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="run directory of a finished `automl run`")
     export.add_argument("--format", required=True, choices=["tflite", "onnx"],
                         help="tflite: float32, float16 and dynamic-range int8; onnx: via tf2onnx, run with onnxruntime")
+    worker = commands.add_parser("worker", help="join the search of an `automl run --workers N` from this machine",
+                                 description="Train trials for a chief started with `automl run DATA --workers N`. "
+                                             "RUN_DIR must be the chief's run directory, shared with this machine "
+                                             "at the same path (a network file system), and the data at the "
+                                             "path the chief read it from.")
+    worker.add_argument("run_dir", help="the chief's run directory (as the chief printed it)")
+    worker.add_argument("--chief", required=True, metavar="HOST:PORT", help="the address the chief printed")
+    worker.add_argument("--worker-id", help="this worker's name in the search (default: host name and process id)")
     return parser
 
 
@@ -139,7 +153,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks", "cross_validation")}
+        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address")}
     if resume and output is not None:  # the stored settings, with what is left of the budget
         from automl.config import read_preset
         from automl.rundir import resumed_config
@@ -242,6 +256,14 @@ def _report(args, console, started: float) -> int:
     return 0
 
 
+def _worker(args, console, started: float) -> int:
+    from automl.search import run_worker
+
+    trained = run_worker(Path(args.run_dir), args.chief, args.worker_id)
+    console.print(f"[bold green]✓[/] trained {trained} trial(s) for the chief at {args.chief}", highlight=False)
+    return 0
+
+
 def _export(args, console, started: float) -> int:
     from automl.pipeline import export_more
 
@@ -315,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export}[args.command]
+    handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export,
+               "worker": _worker}[args.command]
     stopped = _stop_on_sigterm()
     try:
         with _interrupts_after():  # start-up: TensorFlow's and the stages' imports

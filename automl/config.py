@@ -23,6 +23,8 @@ FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
 MODALITY_CHOICES = ("auto", "table", "series")
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
+# More worker processes than this on one chief is a cluster, which wants a scheduler, not --workers.
+MAX_WORKERS = 64
 # Zero used to mean "no limit"; it is refused now, pointing to the spelling that says so.
 _ZERO_BUDGET = ("--time-budget {given} would leave no time to train. For no time limit give --time-budget none "
                 "(time_budget = \"none\" in a preset); otherwise a duration such as 90s, 10m or 1h.")
@@ -67,6 +69,9 @@ class RunConfig:
         follow_symlinks: Read files and folders that symbolic links inside the data lead to outside it
             (by default they are skipped and listed: nothing outside the data named is read).
         resume: Continue the search stored in run_dir.
+        workers: Processes that train trials at once (automl.search.distributed): 1 trains them in this
+            process; more makes this process the chief of that many workers, each on its share of the cores.
+        chief_address: "HOST" or "HOST:PORT" the chief serves its oracle on (default 127.0.0.1, a free port).
     """
 
     data: str
@@ -97,6 +102,8 @@ class RunConfig:
     follow_symlinks: bool = False
     cross_validation: bool = True
     resume: bool = False
+    workers: int = 1
+    chief_address: str | None = None
 
     def __post_init__(self):
         _validate(self)
@@ -133,6 +140,7 @@ def _validate(config: RunConfig) -> None:
         (config.lookback is None or config.lookback >= 1, f"--lookback must be at least 1; got {config.lookback}."),
         (config.horizon is not None or (config.lookback is None and config.time_column is None),
          "--lookback and --time-column are for forecasting; add --horizon H (the steps to forecast)."),
+        (1 <= config.workers <= MAX_WORKERS, f"--workers must be between 1 and {MAX_WORKERS}; got {config.workers}."),
         (config.max_trials >= 1, f"--max-trials must be at least 1; got {config.max_trials}."),
         (config.epochs >= 1, f"--epochs must be at least 1; got {config.epochs}."),
         (config.batch_size >= 1, f"--batch-size must be at least 1; got {config.batch_size}."),

@@ -19,7 +19,7 @@ from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
 from automl.rundir import discard_if_unused, holding_run_dir, prepare_run_dir, record_run, release_run_dir
-from automl.search import search_models
+from automl.search import reset_precision, search_models
 from automl.select import Plan, choose_family
 
 __all__ = ["run", "plan_run", "export_more", "RunResult"]
@@ -52,6 +52,7 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
         raise
     finally:
         release_run_dir(config.run_dir)
+        reset_precision()  # a GPU search may have set mixed precision: the caller's process gets float32 back
     return dataclasses.replace(result, seconds=time.monotonic() - start)
 
 

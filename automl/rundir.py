@@ -322,6 +322,8 @@ def holding_run_dir(run_dir: Path, command: str):
 
 # The settings a resumed run takes from run.json rather than from its command line.
 NOT_STORED = ("data", "run_dir", "resume", "overwrite")
+# Stored, but a resume may change them: how many processes search, and where the chief listens.
+FREE_ON_RESUME = ("workers", "chief_address")
 
 
 def stored_config(config) -> dict:
@@ -402,7 +404,7 @@ def resumed_config(run_dir: Path, data: str, given: dict):
         raise ConfigError(f"'{run_dir / RECORD}' holds settings this version does not know ({error}). "
                           "Start a new run with another --output.") from None
     changed = [f"{key} {stored.get(key)!r} → {getattr(wanted, key)!r}" for key in others
-               if getattr(wanted, key) != stored.get(key)]
+               if key not in FREE_ON_RESUME and getattr(wanted, key) != stored.get(key)]
     if changed:
         raise ConfigError(f"--resume continues the run with the settings it started with, and these differ: "
                           f"{'; '.join(changed)}. Leave those flags out to resume, or start a new run with "
@@ -422,5 +424,26 @@ def resumed_config(run_dir: Path, data: str, given: dict):
         note = (f"Resuming: {format_seconds(spent)} of the {format_seconds(budget)} budget were spent before the "
                 f"run stopped, so this run has the other {format_seconds(left)}.")
         budget = left
-    return RunConfig(**{**stored, **fixed, "time_budget": budget}), note
+    free = {key: value for key, value in others.items() if key in FREE_ON_RESUME}
+    return RunConfig(**{**stored, **free, **fixed, "time_budget": budget}), note
 
+
+
+def recorded_config(run_dir: Path):
+    """The RunConfig a run in run_dir was started with (run.json), as a worker that joins its search needs it.
+
+    Raises:
+        DataError: run_dir holds no readable run record.
+    """
+    from automl.config import RunConfig
+
+    record = read_record(run_dir)
+    stored = record.get("config") if record else None
+    if not isinstance(stored, dict) or not isinstance(record.get("data"), str):
+        raise DataError(f"'{Path(run_dir) / RECORD}' is missing or unreadable. Give the run directory the chief "
+                        "printed (a worker on another machine needs it shared, at the same path).")
+    try:
+        return RunConfig(**{**stored, "data": record["data"], "run_dir": str(run_dir), "resume": True})
+    except TypeError as error:
+        raise DataError(f"'{Path(run_dir) / RECORD}' holds settings this version does not know ({error}): the "
+                        "worker needs the same automl version as the chief.") from None

@@ -12,7 +12,9 @@ from automl.modalities import task_named
 
 def output_head(x, profile):
     """The task's head: class probabilities (softmax); one value in the target's units (regression); or
-    [horizon, targets] changes from the window's last value in the targets' units (forecast)."""
+    [horizon, targets] changes from the window's last value in the targets' units (forecast). Its layers
+    compute in float32 under any dtype policy (mixed precision on a GPU: search.devices), so a model's
+    outputs, and its export, stay float32."""
     return task_named(profile.task).output_head(x, profile)
 
 
@@ -33,8 +35,9 @@ def anchored_forecast(model: keras.Model, profile) -> keras.Model:
     window = keras.Input(shape=(spec.lookback, len(spec.value_columns)), dtype="float32", name="window")
     last = window[:, -1:, :]
     centred = ops.subtract(window, last)
-    linear = layers.Dense(spec.horizon * len(spec.target_columns), name="seasonal_linear")
-    seasonal = layers.Reshape((spec.horizon, len(spec.target_columns)))(linear(layers.Flatten()(centred)))
+    linear = layers.Dense(spec.horizon * len(spec.target_columns), name="seasonal_linear", dtype="float32")
+    seasonal = layers.Reshape((spec.horizon, len(spec.target_columns)), dtype="float32")(
+        linear(layers.Flatten(dtype="float32")(centred)))
     linear.kernel.assign(seasonal_naive_kernel(spec))
     anchor = ops.take(last, list(spec.target_indices), axis=2)  # [batch, 1, targets]
     forecast = ops.add(ops.add(model(centred), seasonal), anchor)

@@ -78,7 +78,7 @@ class Task:
 @dataclass(frozen=True)
 class Classification(Task):
     def output_head(self, x, profile):
-        return layers.Dense(profile.num_classes, activation="softmax", name="probabilities")(x)
+        return layers.Dense(profile.num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
 
     def serve_outputs(self, result, class_names) -> dict:
         names = tf.constant(list(class_names))
@@ -102,8 +102,9 @@ class Classification(Task):
 class Regression(Task):
     def output_head(self, x, profile):
         """One value, rescaled to the target's units (the network learns the standardised target)."""
-        x = layers.Dense(1, name="normalised_prediction")(x)
-        return layers.Rescaling(scale=profile.target_std, offset=profile.target_mean, name="prediction")(x)
+        x = layers.Dense(1, name="normalised_prediction", dtype="float32")(x)
+        return layers.Rescaling(scale=profile.target_std, offset=profile.target_mean, name="prediction",
+                                dtype="float32")(x)
 
     def serve_outputs(self, result, class_names) -> dict:
         return {"prediction": tf.reshape(result, [-1])}
@@ -119,10 +120,11 @@ class Forecast(Task):
         spec = profile.forecast_inputs
         targets = len(spec.target_columns)
         # Zeros: the untrained forecast adds nothing to anchored_forecast's seasonal-naive start.
-        x = layers.Dense(spec.horizon * targets, kernel_initializer="zeros", name="normalised_forecast")(x)
-        x = layers.Reshape((spec.horizon, targets))(x)
+        x = layers.Dense(spec.horizon * targets, kernel_initializer="zeros", name="normalised_forecast",
+                         dtype="float32")(x)
+        x = layers.Reshape((spec.horizon, targets), dtype="float32")(x)
         return layers.Normalization(axis=-1, mean=[0.0] * targets, variance=[s * s for s in spec.delta_std],
-                                    invert=True, name="forecast_change")(x)
+                                    invert=True, name="forecast_change", dtype="float32")(x)
 
     def serve_outputs(self, result, class_names) -> dict:
         return {"forecast": result}  # [batch, horizon, targets] in the targets' units

@@ -14,6 +14,9 @@ What is here:
     * The first trial at the family's defaults, through the oracle's public `populate_space` hook, with
       the oracle's draw counter (`_seed_state`, private) put back so later trials draw as before.
     * TensorFlow's gradient registry (private), from which each trial's traced graphs are released.
+    * Keras Tuner's distributed mode: its gRPC oracle service (`OracleServicer`, private module) served
+      by the chief, its `OracleClient` on workers, and the oracle's `ongoing_trials` and `tuner_ids`,
+      which the chief reads to fail the trial of a worker that died and to know when the search is over.
 """
 
 from __future__ import annotations
@@ -101,15 +104,20 @@ def all_trials(tuner) -> dict:
 
 
 def trial_count(tuner) -> int:
-    """How many trials the oracle has started, the running one included."""
+    """How many trials the oracle has started, the running one included (on a worker, whose oracle is the
+    chief's, the current trial's number: Keras Tuner numbers trials from 0 in the order it starts them)."""
+    if is_worker(tuner):
+        current = getattr(tuner, "current_trial", None)
+        return int(current.trial_id) + 1 if current is not None and current.trial_id.isdigit() else 0
     return len(all_trials(tuner))
 
 
 def ongoing_trial(tuner):
-    """The trial being trained now (`Oracle.ongoing_trials`, by tuner id), or None.
-
-    If the oracle no longer has ongoing_trials, the last trial whose status is RUNNING.
-    """
+    """The trial being trained now: the one the tuner's on_trial_begin hook kept (automl.search.tuner), else
+    `Oracle.ongoing_trials` (by tuner id), else the last trial whose status is RUNNING, or None."""
+    current = getattr(tuner, "current_trial", None)
+    if current is not None:
+        return current
     ongoing = getattr(tuner.oracle, "ongoing_trials", None)
     if isinstance(ongoing, dict):
         return next(iter(ongoing.values()), None)
@@ -134,7 +142,10 @@ def set_trial_cap(tuner, max_trials: int) -> None:
 
 
 def stop_new_trials(tuner) -> None:
-    """Lets the running trial finish but starts no new one (a cap of 0 would mean no cap at all)."""
+    """Lets the running trial finish but starts no new one (a cap of 0 would mean no cap at all). On a
+    worker it does nothing: the chief's oracle holds the cap, and the chief stops the search itself."""
+    if is_worker(tuner):
+        return
     set_trial_cap(tuner, max(trial_count(tuner), 1))
 
 
@@ -203,3 +214,60 @@ def release_custom_gradients(keep: set[str]) -> int:
     for name in added:
         del registry[name]
     return len(added)
+
+
+# Keras Tuner's distributed mode.
+
+try:  # private modules: Keras Tuner documents the distributed mode's environment variables, not its classes
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+    from keras_tuner.src.distribute.oracle_client import OracleClient
+    from keras_tuner.src import protos as _protos
+except ImportError:  # moved: --workers refuses with a clear error (serve_oracle), one process still works
+    OracleServicer = OracleClient = _protos = None
+
+
+def is_worker(tuner) -> bool:
+    """Whether a tuner's oracle is the chief's, reached over gRPC (a worker's tuner)."""
+    return OracleClient is not None and isinstance(getattr(tuner, "oracle", None), OracleClient)
+
+
+def serve_oracle(oracle, address: str):
+    """Serves an oracle to workers at address ("host:port") as Keras Tuner's chief does, without its
+    blocking loop (oracle_chief.start_server), so the chief can watch its workers and the deadline.
+    Returns the started gRPC server; stop it with server.stop(grace).
+
+    Raises:
+        RuntimeError: Keras Tuner's oracle service moved, or the address cannot be bound.
+    """
+    if OracleServicer is None:
+        raise _upstream_changed("keras_tuner.src.distribute.oracle_chief.OracleServicer is gone")
+    from concurrent import futures
+
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    _protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    if server.add_insecure_port(address) == 0:
+        raise RuntimeError(f"cannot listen on {address}")
+    server.start()
+    return server
+
+
+def running_trials(oracle) -> dict:
+    """The trials workers are training now, by tuner id (`Oracle.ongoing_trials`)."""
+    ongoing = getattr(oracle, "ongoing_trials", None)
+    if not isinstance(ongoing, dict):
+        raise _upstream_changed("Oracle.ongoing_trials is not a dict")
+    return dict(ongoing)
+
+
+def fail_trial_of(oracle, tuner_id: str, message: str) -> str | None:
+    """Ends the trial a (dead) worker was training as FAILED and forgets the worker, so the search goes on
+    without it and ends. Returns the trial's id, or None when the worker had no trial."""
+    trial = running_trials(oracle).get(tuner_id)
+    if trial is not None:
+        trial.status = kt.engine.trial.TrialStatus.FAILED
+        trial.message = message
+        oracle.end_trial(trial)  # pops it from ongoing_trials and saves the oracle
+    getattr(oracle, "tuner_ids", set()).discard(tuner_id)
+    return trial.trial_id if trial is not None else None

@@ -57,7 +57,7 @@ class TrialWatcher(SharedAcrossTrials):
         self.tuner, self.log_path, self.progress, self.max_epochs = tuner, log_path, progress, max_epochs
         saved = json.loads(log_path.read_text()) if log_path.exists() else {}
         self._times, self._histories = saved.get("seconds", {}), saved.get("history", {})
-        self._params = saved.get("params", {})
+        self._params, self._cut = saved.get("params", {}), saved.get("cut", [])
         self._trial_id, self._started = None, 0.0
 
     def seconds(self) -> dict[str, float]:
@@ -68,6 +68,16 @@ class TrialWatcher(SharedAcrossTrials):
 
     def param_counts(self) -> dict[str, int]:
         return dict(self._params)
+
+    def cut_trials(self) -> set[str]:
+        """Trials a deadline stopped before they finished (a worker's, recorded with mark_cut)."""
+        return set(self._cut)
+
+    def mark_cut(self, trial_id: str | None) -> None:
+        """Records that the deadline cut trial_id (a worker's log tells the chief, which merges the logs)."""
+        if trial_id is not None and trial_id not in self._cut:
+            self._cut.append(trial_id)
+            self._write()
 
     def on_train_begin(self, logs=None):
         trial = ongoing_trial(self.tuner)
@@ -94,10 +104,13 @@ class TrialWatcher(SharedAcrossTrials):
     def on_train_end(self, logs=None):
         elapsed = time.monotonic() - self._started
         self._times[self._trial_id] = self._times.get(self._trial_id, 0.0) + elapsed
+        self._write()
+        self.progress.trial_ended(self._trial_id, elapsed)
+
+    def _write(self) -> None:
         # Written aside and renamed: a run killed mid-write keeps the previous, whole log.
         write_text_atomic(self.log_path, json.dumps({"seconds": self._times, "history": self._histories,
-                                                     "params": self._params}))
-        self.progress.trial_ended(self._trial_id, elapsed)
+                                                     "params": self._params, "cut": self._cut}))
 
 
 class ReleaseTrialGraphs(keras.callbacks.Callback):
@@ -238,3 +251,22 @@ def fit_resumably(model, *args, callbacks: list, **kwargs) -> keras.callbacks.Hi
         return model.fit(*args, callbacks=callbacks, **kwargs)
     backup = EpochBackup(Path(checkpoint.filepath).parent / "backup", kwargs.get("initial_epoch", 0), callbacks)
     return backup.whole(model.fit(*args, callbacks=[*callbacks, backup], **kwargs))
+
+
+def merge_trial_logs(run_dir: Path) -> Path:
+    """Folds the workers' trial logs (trial_log.WORKER.json) into the run's trial_log.json, which the chief's
+    TrialWatcher then reads: trial ids are unique across workers, so the logs never disagree on one."""
+    merged = {"seconds": {}, "history": {}, "params": {}, "cut": []}
+    path = Path(run_dir) / "trial_log.json"
+    for log in [path, *sorted(Path(run_dir).glob("trial_log.*.json"))]:
+        if not log.exists():
+            continue
+        try:
+            saved = json.loads(log.read_text())
+        except ValueError:  # a worker killed mid-write leaves the previous whole file, never a cut one
+            continue
+        for key in ("seconds", "history", "params"):
+            merged[key].update(saved.get(key, {}))
+        merged["cut"].extend(t for t in saved.get("cut", []) if t not in merged["cut"])
+    write_text_atomic(path, json.dumps(merged))
+    return path

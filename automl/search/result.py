@@ -52,6 +52,9 @@ class SearchResult:
         stopped_because: "max_trials", "time_budget" or "search_complete".
         first_trial_note: Why the first trial was not the family's default size ("" when it was).
         simple_models: Strong simple models fitted before the trials (search.simple), if any.
+        devices: What the trials trained on, and in which precision (search.devices).
+        search_notes: What went wrong and was handled: a batch halved after running out of memory, a worker
+            that died and the trial it lost.
     """
 
     model: keras.Model
@@ -67,6 +70,8 @@ class SearchResult:
     cross_validation: CrossValidation | None = None
     first_trial_note: str = ""
     simple_models: SimpleModels | None = None
+    devices: str = ""
+    search_notes: tuple[str, ...] = ()
 
     @property
     def best_trial(self) -> TrialRecord:

@@ -140,7 +140,7 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     tuner.search(features["train"], train_y, validation_data=(features["val"], val_y), epochs=plan.epochs,
                  batch_size=batch_size, verbose=0, class_weight=profile.class_weight,
                  callbacks=[*training_callbacks(config.patience, head_deadline, steps), stopper, watcher])
-    head_records = trial_records(tuner, watcher, stopper.cut_trial)
+    head_records = trial_records(tuner, watcher, {stopper.cut_trial} - {None})
     ranked = rank_trials(head_records, objective)
     if not ranked:
         raise RuntimeError("The head search finished no trial; see the tuner log in " + str(run_dir / "search"))

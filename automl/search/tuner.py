@@ -3,6 +3,9 @@ trains with, the search's own deadline, and the trial records read back from the
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from automl.modalities import task_named
 from automl.search._compat import all_trials, defaults_first, set_trial_cap
 from automl.search.callbacks import AnnealToBudget, ReleaseTrialGraphs, TrialWatcher, fit_resumably
 from automl.search.result import TrialRecord
+from automl.search.out_of_memory import fit_halving_batch, halving_recorder
 from automl.search.warm_start import start_head
 from automl.select import HYPERBAND_FACTOR
 
@@ -46,9 +50,11 @@ def objective_for(task: str) -> kt.Objective:
 class FamilyHyperModel(kt.HyperModel):
     """Builds the plan's family, with the plan's fixed hyperparameters (e.g. the backbone) in place."""
 
-    def __init__(self, plan, profile):
+    def __init__(self, plan, profile, batch_size: int | None = None, search_dir: Path | None = None):
         super().__init__(name=plan.family)
         self.plan, self.profile = plan, profile
+        self.batch_size, self.search_dir = batch_size, search_dir
+        self.trial_id = "?"  # the trial being trained (set by make_tuner's on_trial_begin hook)
 
     def build(self, hp):
         for name, value in self.plan.fixed_hyperparameters.items():
@@ -57,27 +63,58 @@ class FamilyHyperModel(kt.HyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial; a
-        linear head on fixed features starts at its fitted optimum (search.warm_start)."""
+        linear head on fixed features starts at its fitted optimum (search.warm_start); a trial that runs
+        out of accelerator memory is retried at half the batch size (search.out_of_memory)."""
         if args and kwargs.get("initial_epoch", 0) == 0:
             start_head(model, args[0], kwargs.get("class_weight"), FAMILIES[self.plan.family].closed_form_head)
-        return fit_resumably(model, *args, **kwargs)
+        if self.batch_size is None or self.search_dir is None:
+            return fit_resumably(model, *args, **kwargs)
+        record = halving_recorder(self.search_dir, self.trial_id)
+        return fit_halving_batch(functools.partial(fit_resumably, model), self.batch_size, args, kwargs, record)
 
 
 def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel | None = None,
-               first_values: dict | None = None) -> kt.Tuner:
+               first_values: dict | None = None, strategy=None, worker: bool = False) -> kt.Tuner:
     """The plan's tuner, resuming from the run dir's search state; its first trial is the family's
     default hyperparameters (a known-good configuration; _compat.defaults_first), with first_values
-    in their place (a first trial sized to the budget)."""
-    common = dict(hypermodel=hypermodel or FamilyHyperModel(plan, profile), objective=objective_for(plan.task),
+    in their place (a first trial sized to the budget).
+
+    Args:
+        strategy: A tf.distribute strategy each trial trains under (several GPUs), or None.
+        worker: The tuner of a worker process: its oracle is the chief's (Keras Tuner's OracleClient,
+            from the KERASTUNER_* environment), which owns the trial cap and the first trial's values.
+    """
+    hypermodel = hypermodel or FamilyHyperModel(plan, profile, config.batch_size, run_dir / "search")
+    common = dict(hypermodel=hypermodel, objective=objective_for(plan.task),
                   seed=config.seed, directory=str(run_dir), project_name="search",
-                  overwrite=False, max_consecutive_failed_trials=3)
+                  overwrite=False, max_consecutive_failed_trials=3, distribution_strategy=strategy)
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras Tuner prints "Reloading Tuner from …" on resume
+        if plan.tuner == "hyperband":
+            tuner = kt.Hyperband(max_epochs=plan.epochs, factor=HYPERBAND_FACTOR, **common)
+        else:
+            tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)
+    _remember_current_trial(tuner)
+    if worker:
+        return tuner
     if plan.tuner == "hyperband":
-        tuner = kt.Hyperband(max_epochs=plan.epochs, factor=HYPERBAND_FACTOR, **common)
         set_trial_cap(tuner, plan.max_trials)  # Hyperband has no trial cap of its own
-    else:
-        tuner = TUNER_CLASSES[plan.tuner](max_trials=plan.max_trials, **common)
     defaults_first(tuner, first_values)
     return tuner
+
+
+def _remember_current_trial(tuner: kt.Tuner) -> None:
+    """Keeps the trial being trained on the tuner (`current_trial`) and its id on the hypermodel, through
+    the public on_trial_begin hook: a worker's oracle is remote, so the callbacks cannot ask it."""
+    begin = tuner.on_trial_begin
+
+    def on_trial_begin(trial):
+        tuner.current_trial = trial
+        if isinstance(tuner.hypermodel, FamilyHyperModel):
+            tuner.hypermodel.trial_id = trial.trial_id
+        return begin(trial)
+
+    tuner.current_trial = None
+    tuner.on_trial_begin = on_trial_begin
 
 
 def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: int) -> list:
@@ -163,8 +200,8 @@ def public_values(trial) -> dict:
     return {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
 
 
-def trial_records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[TrialRecord, ...]:
-    """One record per trial; the trial the deadline interrupted is marked, not passed off as finished."""
+def trial_records(tuner, watcher: TrialWatcher, cut_trials: set[str]) -> tuple[TrialRecord, ...]:
+    """One record per trial; the trials the deadline interrupted are marked, not passed off as finished."""
     records = []
     seconds, histories, params = watcher.seconds(), watcher.histories(), watcher.param_counts()
     for trial_id, trial in sorted(all_trials(tuner).items()):
@@ -172,7 +209,7 @@ def trial_records(tuner, watcher: TrialWatcher, cut_trial: str | None) -> tuple[
         records.append(TrialRecord(
             trial_id=trial_id, hyperparameters=public_values(trial),
             score=None if trial.score is None else float(trial.score),
-            status="CUT_AT_DEADLINE" if trial_id == cut_trial else str(trial.status),
+            status="CUT_AT_DEADLINE" if trial_id in cut_trials else str(trial.status),
             epochs=max((len(v) for v in history.values()), default=0), params=int(params.get(trial_id, 0)),
             seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
     return tuple(records)

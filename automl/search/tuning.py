@@ -7,6 +7,7 @@ restores it) is the model that goes on to diagnosis and export.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -15,9 +16,12 @@ import numpy as np
 from automl.modalities.batching import batched
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
-from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.callbacks import DeadlineStop, TrialWatcher, merge_trial_logs
 from automl.search.crossval import CROSS_VALIDATION_SHARE, cross_validate
+from automl.search.devices import distribution_strategy, setup_devices
+from automl.search.distributed import search_with_workers
 from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
+from automl.search.out_of_memory import halving_notes
 from automl.search.ranking import rank_trials
 from automl.search.result import SearchResult
 from automl.search.simple import fit_simple_models
@@ -39,9 +43,16 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     Raises:
         ConfigError: The time budget is shorter than one epoch of the default model.
     """
-    if plan.family == "transfer" and config.cache_features:
-        return search_transfer(plan, dataset, profile, config, deadline, progress)
     progress = progress or NullProgress()
+    devices = setup_devices()
+    if devices.gpus:
+        progress.note(f"Training on {devices.describe()}.")
+    if plan.family == "transfer" and config.cache_features:
+        if config.workers > 1:
+            progress.note("The transfer family searches its head on features computed once, in this process: "
+                          "--workers applies to the other families.")
+        result = search_transfer(plan, dataset, profile, config, deadline, progress)
+        return dataclasses.replace(result, devices=devices.describe())
     run_dir = Path(config.run_dir)
     start = time.monotonic()
     train = batched(dataset.train, profile, config.batch_size, run_dir / "cache" / "train", seed=config.seed)
@@ -59,17 +70,23 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     # The yardstick first, inside the search's window (a budget too short was refused above, before it)
     simple = fit_simple_models(dataset, profile) if _window(trials_deadline) > MIN_SIMPLE_MODELS_WINDOW else None
     first_values, sizing = _first_trial_sized(plan, profile, train, steps, epoch_estimate, trials_deadline)
-    tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values)
+    tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values, strategy=distribution_strategy(devices))
     objective = tuner.oracle.objective.name
-    watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
-    stopper = DeadlineStop(tuner, trials_deadline, setup)
     progress.search_started(plan.max_trials, trials_deadline, epoch_estimate)
     if sizing:
         progress.note(sizing)
-    tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
-                 class_weight=profile.class_weight,
-                 callbacks=[*training_callbacks(config.patience, trials_deadline, steps), stopper, watcher])
-    trials = trial_records(tuner, watcher, stopper.cut_trial)
+    if config.workers > 1:
+        outcome = search_with_workers(tuner, config, trials_deadline, setup, progress, len(devices.gpus))
+        watcher = TrialWatcher(tuner, merge_trial_logs(run_dir), progress, plan.epochs)
+        fired, cut, notes = outcome.fired, watcher.cut_trials(), outcome.notes
+    else:
+        watcher = TrialWatcher(tuner, run_dir / "trial_log.json", progress, plan.epochs)
+        stopper = DeadlineStop(tuner, trials_deadline, setup)
+        tuner.search(train, validation_data=val, epochs=plan.epochs, verbose=0,
+                     class_weight=profile.class_weight,
+                     callbacks=[*training_callbacks(config.patience, trials_deadline, steps), stopper, watcher])
+        fired, cut, notes = stopper.fired, {stopper.cut_trial} - {None}, []
+    trials = trial_records(tuner, watcher, cut)
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
@@ -82,12 +99,13 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
         model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
                                        _affordable_members(deadline, evaluation, inputs))
-    stopped = ("time_budget" if stopper.fired else
+    stopped = ("time_budget" if fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
-                        first_trial_note=sizing, simple_models=simple)
+                        first_trial_note=sizing, simple_models=simple, devices=devices.describe(),
+                        search_notes=(*notes, *halving_notes(run_dir / "search")))
 
 def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: float, epoch_estimate: float):
     """crossval.cross_validate with its cost per fold fit: a build, and the best trial's epochs plus
