@@ -25,7 +25,7 @@ from automl.errors import AutomlError, DataError
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
 # The module each command's work is in, imported during start-up (see _interrupts_after).
 STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl.pipeline",
-          "predict": "automl.predict", "report": "automl.report", "worker": "automl.search"}
+          "predict": "automl.predict", "report": "automl.report", "worker": "automl.pipeline", "serve": "automl.serve"}
 
 
 class _UsageError(Exception):
@@ -89,7 +89,7 @@ def _data_flags(parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="automl", description="Keras AutoML: ingest, profile, select, search, diagnose, report, export.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,report,export,worker}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,serve,report,export,worker}")
     run = commands.add_parser("run", help="search for a model and write a report and a SavedModel",
                               description="Search for a model on DATA within a budget; writes report.html, "
                                           "summary.json and a SavedModel to the run directory.")
@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, metavar="N",
                      help="train N trials at once in N worker processes, each on its share of the cores (and one "
                           "GPU each where there are GPUs), served by this process as Keras Tuner's chief (default 1)")
+    run.add_argument("--precision", choices=["float32", "mixed"],
+                     help="mixed: mixed precision on GPUs with Tensor Cores (bfloat16 or float16; outputs stay "
+                          "float32); measured no faster at automl's model sizes, so float32 is the default")
     run.add_argument("--chief-address", metavar="HOST[:PORT]",
                      help="interface (and port) the chief's oracle listens on for workers (default 127.0.0.1 and a "
                           "free port); it has no authentication, so never expose it to the internet")
@@ -115,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", help="run directory of a finished `automl run`")
     predict.add_argument("input", help="image file, folder of images, .txt files, .ts series file, or CSV/TSV/Parquet table")
     predict.add_argument("--output", "-o", help="CSV to write (default RUN_DIR/predictions.csv)")
+    serve = commands.add_parser("serve", help="serve a finished run's model over HTTP (TensorFlow Serving's REST API)",
+                                description="Serve RUN_DIR's SavedModel: POST /v1/models/NAME:predict with "
+                                            "{\"instances\": [...]} as TensorFlow Serving takes it, GET /healthz.")
+    serve.add_argument("run_dir", help="run directory of a finished `automl run`")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="interface to listen on (default 127.0.0.1: this machine only; the server has no "
+                            "authentication)")
+    serve.add_argument("--port", type=_positive_int, default=8501, help="port (default 8501, TF Serving's REST port)")
+    serve.add_argument("--model-name", default="automl", help="NAME in /v1/models/NAME (default automl)")
+    serve.add_argument("--max-batch", type=_positive_int, default=1024, help="most instances in one request")
+    serve.add_argument("--max-body-mb", type=_positive_int, default=10, help="largest request body, in MB")
     report = commands.add_parser("report", help="write report.html and summary.json again from a run directory",
                                  description="Regenerate RUN_DIR/report.html and summary.json without retraining.")
     report.add_argument("run_dir", help="run directory of a finished `automl run`")
@@ -153,7 +167,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address")}
+        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision")}
     if resume and output is not None:  # the stored settings, with what is left of the budget
         from automl.config import read_preset
         from automl.rundir import resumed_config
@@ -256,10 +270,21 @@ def _report(args, console, started: float) -> int:
     return 0
 
 
-def _worker(args, console, started: float) -> int:
-    from automl.search import run_worker
+def _serve(args, console, started: float) -> int:
+    from automl.rundir import refuse_if_locked
+    from automl.serve import ServeLimits, serve
 
-    trained = run_worker(Path(args.run_dir), args.chief, args.worker_id)
+    refuse_if_locked(Path(args.run_dir), "serve")
+    limits = ServeLimits(max_body_bytes=args.max_body_mb * 1024 * 1024, max_instances=args.max_batch)
+    serve(Path(args.run_dir), args.host, args.port, args.model_name, limits,
+          announce=lambda line: console.print(line, highlight=False))
+    return 0
+
+
+def _worker(args, console, started: float) -> int:
+    from automl.pipeline import work_for_chief
+
+    trained = work_for_chief(Path(args.run_dir), args.chief, args.worker_id)
     console.print(f"[bold green]✓[/] trained {trained} trial(s) for the chief at {args.chief}", highlight=False)
     return 0
 
@@ -338,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export,
-               "worker": _worker}[args.command]
+               "worker": _worker, "serve": _serve}[args.command]
     stopped = _stop_on_sigterm()
     try:
         with _interrupts_after():  # start-up: TensorFlow's and the stages' imports

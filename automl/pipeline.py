@@ -18,11 +18,12 @@ from automl.modalities.batching import sample_inputs
 from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
-from automl.rundir import discard_if_unused, holding_run_dir, prepare_run_dir, record_run, release_run_dir
-from automl.search import reset_precision, search_models
+from automl.rundir import (discard_if_unused, holding_run_dir, prepare_run_dir, record_run, recorded_config,
+                           release_run_dir)
+from automl.search import connect_to_chief, reset_precision, search_as_worker, search_models, size_thread_pools
 from automl.select import Plan, choose_family
 
-__all__ = ["run", "plan_run", "export_more", "RunResult"]
+__all__ = ["run", "plan_run", "export_more", "work_for_chief", "RunResult"]
 
 
 def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
@@ -54,6 +55,24 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
         release_run_dir(config.run_dir)
         reset_precision()  # a GPU search may have set mixed precision: the caller's process gets float32 back
     return dataclasses.replace(result, seconds=time.monotonic() - start)
+
+
+def work_for_chief(run_dir: Path, chief: str, worker_id: str | None = None) -> int:
+    """`automl worker`: joins the search of an `automl run --workers N` (search.distributed) with the data and
+    settings of its record (RUN_DIR/run.json); returns how many trials this process trained.
+
+    Raises:
+        ConfigError: No chief answers at chief ("host:port").
+        DataError: RUN_DIR has no readable run record.
+    """
+    worker_id = connect_to_chief(chief, worker_id)
+    size_thread_pools()
+    config = recorded_config(Path(run_dir))
+    dataset, profile, plan = plan_run(config)
+    try:
+        return search_as_worker(plan, dataset, profile, config, worker_id)
+    finally:
+        reset_precision()
 
 
 def _stages(config: RunConfig, progress, command: str, deadline: float | None) -> RunResult:

@@ -11,7 +11,7 @@ from automl.ingest.arrays import load_npz
 from automl.ingest.dataset import SPLITS, Dataset, SkippedFile, Split
 from automl.ingest.examples import write_example
 from automl.ingest.forecast import ForecastInputs, load_forecast
-from automl.ingest.images import decode_file, is_image_file, load_image_folder, looks_like_image_folder
+from automl.ingest.images import decode_bytes, decode_file, fit_pixels, is_image_file, load_image_folder, looks_like_image_folder
 from automl.ingest.series import is_series_file, load_series_files, pad_series, read_ts, series_split_files
 from automl.ingest.table import column_arrays, is_numeric_column, is_table_file, load_table, read_table, table_split_files
 from automl.ingest.text import decode_text, is_text_file, load_text_folder, looks_like_text_folder
@@ -21,7 +21,7 @@ from automl.ingest.walk import DataFolder, follows_symlinks, outside_hint
 
 __all__ = ["Dataset", "Split", "SPLITS", "SkippedFile", "ForecastInputs", "load_dataset", "describe_layouts",
            # Readers shared with `automl predict` (new files are read by the training rules) and profiling:
-           "decode_file", "is_image_file", "decode_text", "is_text_file", "is_table_file", "read_table",
+           "decode_bytes", "decode_file", "fit_pixels", "is_image_file", "decode_text", "is_text_file", "is_table_file", "read_table",
            "column_arrays", "is_numeric_column", "is_series_file", "read_ts", "pad_series", "regular_time_axis",
            "DataFolder"]
 

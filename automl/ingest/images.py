@@ -112,7 +112,16 @@ def resize_uint8(image, height: int, width: int):
 
 def decode_file(path, height: int, width: int, channels: int):
     """Reads and decodes one image file (first frame of a GIF) to height×width×channels uint8."""
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    return decode_bytes(tf.io.read_file(path), height, width, channels)
+
+
+def decode_bytes(data, height: int, width: int, channels: int):
+    """Decodes one encoded image (PNG, JPEG, GIF's first frame, BMP) to height×width×channels uint8."""
+    return fit_pixels(tf.io.decode_image(data, channels=3, expand_animations=False), height, width, channels)
+
+
+def fit_pixels(image, height: int, width: int, channels: int):
+    """An RGB uint8 image [h, w, 3] of any size → height×width×channels uint8, as the models take it."""
     if channels == 1:
         image = tf.image.rgb_to_grayscale(image)
     image = resize_uint8(image, height, width)

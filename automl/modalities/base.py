@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from automl.errors import DataError
+
 # `automl predict` feeds the SavedModel this many examples at a time.
 PREDICT_BATCH = 64
 
@@ -62,6 +64,15 @@ class Modality:
             DataError: The source is not something this modality's model reads.
         """
         raise NotImplementedError
+
+    def serve_inputs(self, instances: list, meta: dict) -> list:
+        """The serving batches for the instances of a TensorFlow Serving style request (`automl serve`): one
+        JSON value per example, as the modality's README section describes.
+
+        Raises:
+            DataError: An instance is not something this model reads (the message names which, for a 400).
+        """
+        raise DataError(f"The {self.name} model is not served over HTTP; use `automl predict` with a file.")
 
     def predict_table(self, model, meta: dict, source: Path, output: Path) -> tuple[Path, int] | None:
         """A whole-table prediction written directly (forecasts), or None to predict example by example."""

@@ -12,10 +12,12 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest import is_table_file, read_table, regular_time_axis
+from automl.modalities.base import Modality
 from automl.modalities.series import SeriesModality
 
 
 class ForecastModality(SeriesModality):
+    serve_inputs = Modality.serve_inputs  # a forecast reads a whole table (automl predict), not instances
     def metadata(self, profile) -> dict:
         """The series entries, plus the window the endpoint takes and what it returns."""
         spec = profile.forecast_inputs

@@ -3,13 +3,16 @@ thumbnails, predicted from image files or folders."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from automl.errors import DataError
-from automl.ingest import DataFolder, decode_file, is_image_file
+from automl.ingest import DataFolder, decode_bytes, decode_file, fit_pixels, is_image_file
 from automl.modalities.base import PREDICT_BATCH, Modality
 from automl.modalities.thumbnails import thumbnail
 
@@ -34,6 +37,51 @@ class ImageModality(Modality):
         if not paths:
             raise DataError(f"No images in '{source}'.")
         return _image_batches(paths, meta["image_inputs"]), pd.DataFrame({"path": [str(p) for p in paths]})
+
+
+    def serve_inputs(self, instances: list, meta: dict) -> list:
+        """Each instance an image file's bytes (PNG, JPEG, GIF, BMP) as {"b64": "<base64>"}, TensorFlow
+        Serving's form for bytes, or its pixels as nested lists [height][width] or [height][width][channels]
+        of 0-255 (what the SavedModel's `serve` signature takes, so the same request works on TF Serving);
+        either is resized to the training size as `automl predict` does."""
+        info, images = meta["image_inputs"], []
+        for index, instance in enumerate(instances):
+            if isinstance(instance, list):
+                images.append(fit_pixels(_rgb(instance, index), info["height"], info["width"], info["channels"]))
+                continue
+            encoded = instance.get("b64") if isinstance(instance, dict) else None
+            if not isinstance(encoded, str):
+                raise DataError(f"instances[{index}] must be {{\"b64\": \"<base64 of an image file>\"}} or "
+                                f"pixels as nested lists; got {_kind(instance)}.")
+            try:
+                data = base64.b64decode(encoded, validate=True)
+                images.append(decode_bytes(data, info["height"], info["width"], info["channels"]))
+            except (binascii.Error, ValueError):
+                raise DataError(f"instances[{index}].b64 is not valid base64.") from None
+            except tf.errors.InvalidArgumentError:
+                raise DataError(f"instances[{index}] is not an image automl can decode (PNG, JPEG, GIF or BMP)."
+                                ) from None
+        return [tf.stack(images[start:start + PREDICT_BATCH]) for start in range(0, len(images), PREDICT_BATCH)]
+
+
+def _rgb(pixels: list, index: int):
+    """Nested lists of 0-255 → an RGB uint8 tensor [h, w, 3] (gray is repeated, alpha dropped)."""
+    try:
+        array = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"instances[{index}] must be pixels as nested lists of numbers.") from None
+    array = array[..., None] if array.ndim == 2 else array
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or min(array.shape[:2]) < 1:
+        raise DataError(f"instances[{index}] must be pixels [height][width] or [height][width][1, 3 or 4 channels]; "
+                        f"got shape {list(array.shape)}.")
+    if np.isnan(array).any() or array.min() < 0 or array.max() > 255:
+        raise DataError(f"instances[{index}] has pixel values outside 0-255.")
+    array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array[..., :3]
+    return tf.constant(array.round().astype(np.uint8))
+
+
+def _kind(value) -> str:
+    return f"a JSON {type(value).__name__.replace('dict', 'object').replace('list', 'array').replace('str', 'string')}"
 
 
 def _image_batches(paths, info):

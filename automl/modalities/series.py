@@ -39,6 +39,25 @@ class SeriesModality(Modality):
         return batches, frame
 
 
+    def serve_inputs(self, instances: list, meta: dict) -> list:
+        """Each instance one series: a list of numbers (one channel) or of [channel values] per step; null
+        marks a missing step. Padded or cut to the model's length as `automl predict` does."""
+        spec, series = meta["series_inputs"], []
+        for index, instance in enumerate(instances):
+            try:
+                values = np.asarray(instance, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise DataError(f"instances[{index}] must be a list of numbers (or of [numbers] per step).") from None
+            values = values[:, None] if values.ndim == 1 else values
+            if values.ndim != 2 or values.shape[1] != spec["channels"] or not len(values):
+                raise DataError(f"instances[{index}] must be a series of {spec['channels']} channel(s): a list of "
+                                f"steps{'' if spec['channels'] == 1 else ', each a list of ' + str(spec['channels'])}; "
+                                f"got shape {list(values.shape)}.")
+            series.append(values)
+        padded = pad_series(series, spec["length"])
+        return [tf.constant(padded[start:start + PREDICT_BATCH]) for start in range(0, len(padded), PREDICT_BATCH)]
+
+
 def _series(source: Path, spec: dict) -> tuple[np.ndarray, pd.DataFrame]:
     """Series padded or cut to the model's length: a .ts file (labels optional), or a table with one
     series a row — the training table's time-step columns, or else every numeric column in order."""

@@ -3,6 +3,7 @@ rest; the model normalises and looks up inside), shown as a row, predicted from 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +55,21 @@ class TableModality(Modality):
             raise DataError(f"'{source}' is not a CSV/TSV/Parquet table, which this model (trained on a table) needs.")
         frame = read_table(source)
         return _table_batches(frame, meta["columns"]), frame.copy()
+
+
+    def serve_inputs(self, instances: list, meta: dict) -> list:
+        """Each instance an object of column → value (a row), with every column the model reads; values
+        that are not numbers in a numeric column are treated as missing, as `automl predict` does."""
+        bad = next((index for index, row in enumerate(instances) if not isinstance(row, dict)), None)
+        if bad is not None:
+            raise DataError(f"instances[{bad}] must be an object of column → value, e.g. "
+                            f"{{{', '.join(json.dumps(c['name']) + ': …' for c in meta['columns'][:3])}}}.")
+        frame = pd.DataFrame.from_records(instances)
+        missing = [c["name"] for c in meta["columns"] if c["name"] not in frame.columns]
+        if missing:
+            raise DataError(f"The instances lack column(s) {', '.join(map(repr, missing[:5]))} that the model needs "
+                            f"(it reads {', '.join(c['name'] for c in meta['columns'])}).")
+        return list(_table_batches(frame, meta["columns"]))
 
 
 def _example_value(column) -> str:

@@ -31,6 +31,19 @@ class TextModality(Modality):
         return batches, frame
 
 
+    def serve_inputs(self, instances: list, meta: dict) -> list:
+        """Each instance a string (the text), or {"text": "..."}."""
+        texts = []
+        for index, instance in enumerate(instances):
+            text = instance.get("text") if isinstance(instance, dict) else instance
+            if not isinstance(text, str):
+                raise DataError(f"instances[{index}] must be a string (or {{\"text\": \"...\"}}); got "
+                                f"{type(instance).__name__}.")
+            texts.append(text)
+        return [tf.constant(texts[start:start + PREDICT_BATCH], tf.string)
+                for start in range(0, len(texts), PREDICT_BATCH)]
+
+
 def _texts(source: Path, meta: dict):
     """Raw texts and the frame the predictions are added to: .txt files (one text each) or a table's text column."""
     if source.is_dir() or is_text_file(source):

@@ -28,7 +28,12 @@ def _damaged(run_dir: Path, what: str, reason: str) -> DataError:
                      "not rebuild model/.")
 
 
-def _load(run_dir: Path):
+def load_run_model(run_dir: Path):
+    """A finished run's SavedModel and its metadata.json (what `automl predict` and `automl serve` use).
+
+    Raises:
+        DataError: run_dir has no exported model, or it is damaged.
+    """
     meta_path = run_dir / "model" / "metadata.json"
     if not meta_path.exists():
         raise DataError(f"'{run_dir}' has no exported model (model/metadata.json). "
@@ -80,7 +85,7 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
         ConfigError: output is a folder, in a folder that does not exist, or the input itself.
     """
     run_dir, source = Path(run_dir), Path(source)
-    model, meta = _load(run_dir)
+    model, meta = load_run_model(run_dir)
     try:
         modality = modality_of(meta)
     except (KeyError, TypeError):

@@ -13,7 +13,8 @@ from automl.search.ranking import choice_note, rank_trials, trial_overfits
 from automl.search.result import Phase, SearchResult, TrialRecord
 from automl.search.tuner import make_tuner
 from automl.search.tuning import search_models
-from automl.search.worker import run_worker
+from automl.search.worker import connect_to_chief, search_as_worker, size_thread_pools
 
 __all__ = ["search_models", "make_tuner", "SearchResult", "TrialRecord", "Phase", "rank_trials", "trial_overfits",
-           "choice_note", "reset_precision", "run_worker"]
+           "choice_note", "reset_precision", "connect_to_chief",
+           "search_as_worker", "size_thread_pools"]

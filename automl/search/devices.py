@@ -1,8 +1,8 @@
 """Which devices a search trains on, and the settings that make a GPU pay for itself.
 
 On a GPU: memory growth (TensorFlow would otherwise take all of a GPU's memory at start-up, so a second
-worker on the same GPU fails), mixed precision (`mixed_float16`) on GPUs with Tensor Cores, with every
-family's output layer kept in float32 (automl.modalities.tasks) so the exported model's outputs are
+worker on the same GPU fails), mixed precision on GPUs with Tensor Cores (bfloat16 where the GPU has it,
+else float16), with every family's output layer kept in float32 (automl.modalities.tasks) so the exported model's outputs are
 unchanged, and Keras Tuner's `distribution_strategy` (MirroredStrategy) across several GPUs in one
 process. On a CPU-only machine none of it applies and the search runs as before. XLA is left to Keras:
 `jit_compile="auto"` already compiles a model with XLA when all its layers support it.
@@ -19,6 +19,15 @@ from dataclasses import dataclass
 # Tensor Cores, which make float16 matrix products several times faster than float32, came with compute
 # capability 7.0 (Volta). Below that, mixed precision saves memory but runs no faster, or slower.
 MIXED_PRECISION_MIN_CAPABILITY = (7, 0)
+# bfloat16 Tensor Cores came with 8.0 (Ampere). bfloat16 keeps float32's range, so it needs no loss scaling,
+# and it was the faster of the two on an H200: the cnn family's default model on Fashion-MNIST at batch 512
+# took 0.22 s an epoch in mixed_bfloat16, 0.28 s in float32 and 0.32 s in mixed_float16 (Keras 3 on JAX;
+# benchmarks/gpu_settings.py, RESULTS.md "Round 11").
+BFLOAT16_MIN_CAPABILITY = (8, 0)
+# Mixed precision is not the default: on that H200 it compiled 2.5-3 times slower (first epoch 23 s against
+# 9 s for the cnn; 170 s against 62 s for MobileNetV2 at 96 px) and, at the batch sizes automl uses, trained
+# no faster or slower (MobileNetV2, batch 128: 1.50 s an epoch in mixed_float16 against 1.19 s in float32).
+# Models of this size leave a GPU waiting on kernel launches, not on arithmetic.
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class DeviceSetup:
 
     Attributes:
         gpus: The GPUs this process uses (empty: CPU only).
-        precision: The Keras dtype policy: "float32" or "mixed_float16".
+        precision: The Keras dtype policy: "float32", "mixed_float16" or "mixed_bfloat16".
         mirrored: Whether one trial trains on all gpus at once (tf.distribute.MirroredStrategy).
         cpu_cores: The CPU cores this process may run on.
         reason: Why the precision is what it is, for the plan and the report.
@@ -55,18 +64,23 @@ class DeviceSetup:
         return f"{count}{', '.join(names)} GPU, {self.precision}{spread} ({self.reason})"
 
 
-def choose_devices(gpus: list[GpuInfo], cpu_cores: int) -> DeviceSetup:
-    """The settings for a device list: mixed precision only when every GPU has Tensor Cores (one without
-    would hold a mirrored step back), a mirrored strategy when there is more than one GPU."""
+def choose_devices(gpus: list[GpuInfo], cpu_cores: int, precision: str = "float32") -> DeviceSetup:
+    """The settings for a device list: with precision "mixed", mixed precision only when every GPU has Tensor
+    Cores (one without would hold a mirrored step back), in bfloat16 when every GPU has bfloat16 ones; a
+    mirrored strategy when there is more than one GPU."""
     if not gpus:
         return DeviceSetup((), "float32", False, cpu_cores, "no GPU")
-    capable = all(gpu.compute_capability is not None and gpu.compute_capability >= MIXED_PRECISION_MIN_CAPABILITY
-                  for gpu in gpus)
-    if capable:
-        reason = "mixed precision: Tensor Cores (compute capability 7.0 or more)"
+    if precision != "mixed":
+        return DeviceSetup(tuple(gpus), "float32", len(gpus) > 1, cpu_cores,
+                           "float32: --precision mixed compiled slower and trained no faster at these model sizes")
+    weakest = min((gpu.compute_capability or (0, 0)) for gpu in gpus)
+    if weakest >= BFLOAT16_MIN_CAPABILITY:
+        precision, reason = "mixed_bfloat16", "bfloat16 Tensor Cores (compute capability 8.0 or more)"
+    elif weakest >= MIXED_PRECISION_MIN_CAPABILITY:
+        precision, reason = "mixed_float16", "float16 Tensor Cores (compute capability 7.x)"
     else:
-        reason = "float32: a GPU below compute capability 7.0 has no Tensor Cores to gain from float16"
-    return DeviceSetup(tuple(gpus), "mixed_float16" if capable else "float32", len(gpus) > 1, cpu_cores, reason)
+        precision, reason = "float32", "no Tensor Cores to gain from float16 (compute capability below 7.0)"
+    return DeviceSetup(tuple(gpus), precision, len(gpus) > 1, cpu_cores, reason)
 
 
 def detected_gpus() -> list[GpuInfo]:
@@ -115,9 +129,9 @@ def distribution_strategy(setup: DeviceSetup):
     return tf.distribute.MirroredStrategy()
 
 
-def setup_devices() -> DeviceSetup:
+def setup_devices(precision: str = "float32") -> DeviceSetup:
     """Detects the devices, chooses the settings and applies them; the search calls this once."""
-    setup = choose_devices(detected_gpus(), cpu_cores())
+    setup = choose_devices(detected_gpus(), cpu_cores(), precision)
     apply_devices(setup)
     return setup
 

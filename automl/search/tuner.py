@@ -103,9 +103,10 @@ def make_tuner(plan, profile, run_dir: Path, config, hypermodel: kt.HyperModel |
 
 
 def _remember_current_trial(tuner: kt.Tuner) -> None:
-    """Keeps the trial being trained on the tuner (`current_trial`) and its id on the hypermodel, through
-    the public on_trial_begin hook: a worker's oracle is remote, so the callbacks cannot ask it."""
-    begin = tuner.on_trial_begin
+    """Keeps the trial being trained on the tuner (`current_trial`, None between trials) and its id on the
+    hypermodel, through the public on_trial_begin/on_trial_end hooks: a worker's oracle is remote, so the
+    callbacks cannot ask it."""
+    begin, end = tuner.on_trial_begin, tuner.on_trial_end
 
     def on_trial_begin(trial):
         tuner.current_trial = trial
@@ -113,8 +114,14 @@ def _remember_current_trial(tuner: kt.Tuner) -> None:
             tuner.hypermodel.trial_id = trial.trial_id
         return begin(trial)
 
+    def on_trial_end(trial):
+        try:
+            return end(trial)
+        finally:
+            tuner.current_trial = None
+
     tuner.current_trial = None
-    tuner.on_trial_begin = on_trial_begin
+    tuner.on_trial_begin, tuner.on_trial_end = on_trial_begin, on_trial_end
 
 
 def training_callbacks(patience: int, deadline: float | None, steps_per_epoch: int) -> list:

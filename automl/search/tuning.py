@@ -44,7 +44,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         ConfigError: The time budget is shorter than one epoch of the default model.
     """
     progress = progress or NullProgress()
-    devices = setup_devices()
+    devices = setup_devices(config.precision)
     if devices.gpus:
         progress.note(f"Training on {devices.describe()}.")
     if plan.family == "transfer" and config.cache_features:

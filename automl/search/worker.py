@@ -1,6 +1,6 @@
 """Search stage across processes: the worker's side (`automl worker --chief HOST:PORT RUN_DIR`).
 
-A worker rebuilds what the chief built from the run's own record (RUN_DIR/run.json: the data and the
+A worker (automl.pipeline.work_for_chief) rebuilds what the chief built from the run's own record (RUN_DIR/run.json: the data and the
 settings, so the same seeded split, profile and plan), then runs Keras Tuner's search as a client of the
 chief's oracle: it asks for a trial, trains it with the same callbacks a single-process search uses,
 reports it, and asks again until the oracle says stop. Its trial log (times and per-epoch histories) is
@@ -19,21 +19,27 @@ import threading
 import time
 from pathlib import Path
 
+import tensorflow as tf
+
 from automl.errors import ConfigError
+from automl.modalities.batching import batched
+from automl.progress import NullProgress
+from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.devices import setup_devices
+from automl.search.distributed import read_workers_file
+from automl.search.tuner import make_tuner, training_callbacks
 
 CHIEF_SILENCE_SECONDS = 20.0
 WATCH_SECONDS = 1.0
 
 
-def run_worker(run_dir: Path, chief: str, worker_id: str | None = None) -> int:
-    """Joins the search of the run in run_dir, served by the chief at chief ("host:port"); returns how many
-    trials this worker trained.
+def connect_to_chief(chief: str, worker_id: str | None = None) -> str:
+    """Makes this process a Keras Tuner worker of the chief at chief ("host:port"), which must answer, and
+    watches it; returns this worker's tuner id.
 
     Raises:
-        DataError: run_dir holds no run record (run.json), or it cannot be read.
         ConfigError: chief is not host:port, or no chief answers there.
     """
-    run_dir = Path(run_dir)
     host, _, port = chief.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--chief {chief!r} is not HOST:PORT. Give the address the chief printed, e.g. "
@@ -44,31 +50,25 @@ def run_worker(run_dir: Path, chief: str, worker_id: str | None = None) -> int:
     worker_id = worker_id or f"worker-{socket.gethostname()}-{os.getpid()}"
     os.environ.update(KERASTUNER_TUNER_ID=worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
     _watch_chief(host, int(port))
-    return _search(run_dir, worker_id)
+    return worker_id
 
 
-def _search(run_dir: Path, worker_id: str) -> int:
-    import tensorflow as tf
-
-    from automl.modalities.batching import batched
-    from automl.pipeline import plan_run
-    from automl.progress import NullProgress
-    from automl.rundir import recorded_config
-    from automl.search.callbacks import DeadlineStop, TrialWatcher
-    from automl.search.devices import setup_devices
-    from automl.search.distributed import read_workers_file
-    from automl.search.tuner import make_tuner, training_callbacks
-
+def size_thread_pools() -> None:
+    """TensorFlow's thread pools sized to this worker's share of the cores, not to the machine's."""
     cores = os.environ.get("AUTOML_WORKER_CORES")  # the chief started this worker pinned to these cores
-    if cores:  # TensorFlow's pools sized to this worker's share, not to the machine
+    if cores:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(len(cores.split(",")))
             tf.config.threading.set_inter_op_parallelism_threads(max(1, len(cores.split(",")) // 2))
         except RuntimeError:  # TensorFlow already started: its pools keep their size, on the pinned cores
             pass
-    config = recorded_config(run_dir)
-    setup_devices()
-    dataset, profile, plan = plan_run(config)
+
+
+def search_as_worker(plan, dataset, profile, config, worker_id: str) -> int:
+    """Trains the trials the chief's oracle hands out until it has none left; returns how many this worker
+    trained. The plan, data and profile are rebuilt from the run's record (automl.pipeline.work_for_chief)."""
+    setup_devices(config.precision)
+    run_dir = Path(config.run_dir)
     cache = run_dir / "cache" / worker_id
     train = batched(dataset.train, profile, config.batch_size, cache / "train", seed=config.seed)
     val = batched(dataset.val, profile, config.batch_size, cache / "val")

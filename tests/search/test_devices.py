@@ -19,25 +19,36 @@ def test_cpu_only_machine_trains_in_float32():
     assert distribution_strategy(setup) is None
 
 
-def test_tensor_core_gpu_gets_mixed_precision():
-    setup = choose_devices([GpuInfo("NVIDIA H100", (9, 0))], cpu_cores=16)
-    assert setup.precision == "mixed_float16" and not setup.mirrored
-    assert "NVIDIA H100" in setup.describe() and "mixed_float16" in setup.describe()
+def test_gpus_train_in_float32_unless_mixed_precision_is_asked_for():
+    hopper = choose_devices([GpuInfo("NVIDIA H100", (9, 0))], cpu_cores=16)
+    assert hopper.precision == "float32" and "--precision mixed" in hopper.reason
+
+
+def test_tensor_core_gpus_get_mixed_precision_when_asked():
+    hopper = choose_devices([GpuInfo("NVIDIA H100", (9, 0))], cpu_cores=16, precision="mixed")
+    assert hopper.precision == "mixed_bfloat16" and not hopper.mirrored
+    assert "NVIDIA H100" in hopper.describe() and "mixed_bfloat16" in hopper.describe()
+    volta = choose_devices([GpuInfo("Tesla V100", (7, 0))], cpu_cores=16, precision="mixed")
+    assert volta.precision == "mixed_float16"
+    assert choose_devices([], cpu_cores=2, precision="mixed").precision == "float32"  # a CPU ignores it
 
 
 @pytest.mark.parametrize("capability", [(6, 1), None])
 def test_gpu_without_tensor_cores_stays_float32(capability):
-    setup = choose_devices([GpuInfo("Tesla P4", capability)], cpu_cores=8)
+    setup = choose_devices([GpuInfo("Tesla P4", capability)], cpu_cores=8, precision="mixed")
     assert setup.precision == "float32"
     assert "no Tensor Cores" in setup.reason
 
 
 def test_several_gpus_mirror_and_the_weakest_sets_the_precision():
-    both_new = choose_devices([GpuInfo("A100", (8, 0)), GpuInfo("A100", (8, 0))], cpu_cores=32)
-    assert both_new.mirrored and both_new.precision == "mixed_float16"
+    both_new = choose_devices([GpuInfo("A100", (8, 0)), GpuInfo("A100", (8, 0))], cpu_cores=32, precision="mixed")
+    assert both_new.mirrored and both_new.precision == "mixed_bfloat16"
     assert both_new.describe().startswith("2 × A100 GPU")
-    mixed = choose_devices([GpuInfo("A100", (8, 0)), GpuInfo("Tesla P100", (6, 0))], cpu_cores=32)
-    assert mixed.mirrored and mixed.precision == "float32"
+    with_volta = choose_devices([GpuInfo("A100", (8, 0)), GpuInfo("V100", (7, 0))], cpu_cores=32, precision="mixed")
+    assert with_volta.precision == "mixed_float16"
+    with_pascal = choose_devices([GpuInfo("A100", (8, 0)), GpuInfo("Tesla P100", (6, 0))], cpu_cores=32,
+                                 precision="mixed")
+    assert with_pascal.mirrored and with_pascal.precision == "float32"
 
 
 def test_outputs_stay_float32_under_mixed_precision(table_csv, config_for):
@@ -46,11 +57,11 @@ def test_outputs_stay_float32_under_mixed_precision(table_csv, config_for):
     import keras_tuner as kt
 
     _, profile, plan = plan_run(config_for(table_csv))
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         model = FAMILIES["mlp"](kt.HyperParameters(), profile)
         hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][0]
-        assert hidden.compute_dtype == "float16"  # the policy took effect on the body
+        assert hidden.compute_dtype == "bfloat16"  # the policy took effect on the body
         assert model.outputs[0].dtype == "float32"
     finally:
         reset_precision()

@@ -78,6 +78,7 @@ def test_two_workers_run_each_trial_once(tmp_path, config_for):
     assert not _worker_pids(run_dir)  # no worker outlives the search
 
 
+@pytest.mark.slow  # 55 s on 2 cores: a worker's restart pays TensorFlow's start-up again
 def test_a_worker_killed_mid_trial_loses_only_that_trial(tmp_path, config_for):
     from automl.pipeline import run
 

@@ -1,0 +1,165 @@
+"""`automl serve` against a running server (uvicorn on a free loopback port) with a real HTTP client: TF
+Serving's predict format for an image and a table model, and a 4xx JSON error, never a 500, for each kind
+of malformed request."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+import uvicorn
+from PIL import Image
+
+from automl.config import load_config
+from automl.errors import DataError
+from automl.pipeline import run
+from automl.predict import load_run_model
+from automl.serve import ServeLimits, build_app, load_served_model
+from helpers import make_image_folder
+
+TINY = dict(max_trials=1, epochs=1, time_budget=None, batch_size=8, tuner="random", cross_validation=False)
+
+
+class Running:
+    """A server in a background thread, stopped when the test module ends."""
+
+    def __init__(self, run_dir: Path, limits: ServeLimits = ServeLimits()):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        app = build_app(load_served_model(run_dir, "automl"), limits)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 30
+        while not self.server.started and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def request(self, path: str, body=None, method: str | None = None, headers: dict | None = None):
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def image_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve-image")
+    data = make_image_folder(root / "data", per_class=10)
+    result = run(load_config(data=str(data), run_dir=str(root / "run"), **TINY))
+    server = Running(Path(result.config.run_dir))
+    yield server, Path(result.config.run_dir), data
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def table_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve-table")
+    rng = np.random.default_rng(0)
+    label = np.array(["yes", "no"] * 30)
+    frame = pd.DataFrame({"x1": np.where(label == "yes", 2.0, -2.0) + rng.normal(0, 0.5, 60),
+                          "colour": rng.choice(["red", "blue"], 60), "label": label})
+    frame.to_csv(root / "table.csv", index=False)
+    result = run(load_config(data=str(root / "table.csv"), run_dir=str(root / "run"), **TINY))
+    server = Running(Path(result.config.run_dir), ServeLimits(max_body_bytes=2000, max_instances=5))
+    yield server, Path(result.config.run_dir), frame
+    server.stop()
+
+
+def _png(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def test_health_and_tf_serving_status(image_server):
+    server, _, _ = image_server
+    status, body = server.request("/healthz")
+    assert status == 200 and body["status"] == "ok" and body["modality"] == "image"
+    status, body = server.request("/v1/models/automl")
+    assert status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE"
+    status, body = server.request("/v1/models/automl/metadata")
+    assert status == 200 and body["metadata"]["class_names"] == ["bright", "dark"]
+
+
+def test_image_bytes_and_pixels_predict_what_the_savedmodel_does(image_server):
+    server, run_dir, data = image_server
+    files = sorted(data.rglob("*.png"))[:3]
+    status, body = server.request("/v1/models/automl:predict", {"instances": [{"b64": _png(f)} for f in files]})
+    assert status == 200 and len(body["predictions"]) == 3
+    model, meta = load_run_model(run_dir)
+    size = meta["image_inputs"]
+    pixels = [np.asarray(Image.open(f).convert("RGB")) for f in files]
+    batch = tf.stack([tf.image.resize(p, (size["height"], size["width"]), antialias=True) for p in pixels])
+    expected = model.serve(tf.cast(tf.clip_by_value(tf.round(batch), 0, 255), tf.uint8))["probabilities"].numpy()
+    got = np.array([p["probabilities"] for p in body["predictions"]])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert [p["predicted_class"] for p in body["predictions"]] == [meta["class_names"][i] for i in expected.argmax(1)]
+    # The same pixels as nested lists (what TF Serving takes for this signature) give the same answer.
+    status, by_pixels = server.request("/v1/models/automl:predict", {"instances": [p.tolist() for p in pixels],
+                                                                     "signature_name": "serve"})
+    assert status == 200
+    np.testing.assert_allclose(np.array([p["probabilities"] for p in by_pixels["predictions"]]), got, atol=1e-5)
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"{not json", 400, "not valid JSON"),
+    ({"rows": []}, 400, '"instances"'),
+    ({"instances": []}, 400, "non-empty"),
+    ({"instances": [{"b64": "***"}]}, 400, "not valid base64"),
+    ({"instances": [{"b64": base64.b64encode(b"not an image").decode()}]}, 400, "not an image automl can decode"),
+    ({"instances": ["a string"]}, 400, "instances[0] must be"),
+    ({"instances": [[[300, 0, 0]]]}, 400, "outside 0-255"),
+    ({"instances": [[[1], [2]]], "signature_name": "other"}, 400, "No signature"),
+])
+def test_malformed_image_requests_get_a_clear_4xx(image_server, body, status, words):
+    server, _, _ = image_server
+    got, answer = server.request("/v1/models/automl:predict", body)
+    assert got == status and words in answer["error"]
+
+
+def test_wrong_routes_names_and_methods_are_4xx_json(image_server):
+    server, _, _ = image_server
+    assert server.request("/v1/models/other:predict", {"instances": [[[0]]]})[0] == 404
+    assert server.request("/nothing")[0] == 404
+    status, body = server.request("/v1/models/automl:predict")  # GET
+    assert status == 405 and "POST" in body["error"]
+    assert server.request("/healthz")[1]["errors"] >= 3
+
+
+def test_table_rows_columns_and_limits(table_server):
+    server, run_dir, frame = table_server
+    rows = frame.drop(columns="label").head(3).to_dict("records")
+    status, body = server.request("/v1/models/automl:predict", {"instances": rows})
+    assert status == 200 and len(body["predictions"]) == 3
+    assert all(abs(sum(p["probabilities"]) - 1) < 1e-5 for p in body["predictions"])
+    columnar = {"inputs": {column: [row[column] for row in rows] for column in rows[0]}}
+    assert server.request("/v1/models/automl:predict", columnar)[1] == body
+    status, answer = server.request("/v1/models/automl:predict", {"instances": [{"x1": 1.0}]})
+    assert status == 400 and "'colour'" in answer["error"]
+    status, answer = server.request("/v1/models/automl:predict", {"instances": rows * 2})  # 6 > --max-batch 5
+    assert status == 400 and "at most 5" in answer["error"]
+    status, answer = server.request("/v1/models/automl:predict", {"instances": [{"x1": "x" * 3000, "colour": "red"}]})
+    assert status == 413 and "at most 2000" in answer["error"]
+
+
+def test_a_run_directory_without_a_model_is_refused_before_serving(tmp_path):
+    with pytest.raises(DataError, match="no exported model"):
+        load_served_model(tmp_path)
