@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from automl.config import FAMILY_CHOICES, MODALITY_CHOICES, TUNERS
+from automl.config import FAMILY_CHOICES, MODALITY_CHOICES, TASK_CHOICES, TUNERS
 from automl.errors import AutomlError, DataError
 
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
@@ -57,6 +57,9 @@ def _data_flags(parser) -> None:
     parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
     parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="{" + ",".join(FAMILY_CHOICES) + "}",
                         help="force a family (default: auto)")
+    parser.add_argument("--task", choices=TASK_CHOICES,
+                        help="what a table's target is (default: auto, announced: an integer target with more than 30 "
+                             "values, or a non-integer number, is regression)")
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
@@ -103,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                      help="continue an interrupted run (in --output, or the RUN_DIR given here)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty run directory")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="print only the summary line and errors (for CI logs and scripts)")
     run.add_argument("--workers", type=_positive_int, metavar="N",
                      help="train N trials at once in N worker processes, each on its share of the cores (and one "
                           "GPU each where there are GPUs), served by this process as Keras Tuner's chief (default 1)")
@@ -167,7 +172,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision")}
+        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision", "task")}
     if resume and output is not None:  # the stored settings, with what is left of the budget
         from automl.config import read_preset
         from automl.rundir import resumed_config
@@ -218,9 +223,9 @@ def _run(args, console, started: float) -> int:
     from automl.rundir import release_run_dir
 
     config = _config(args)
-    if args.__dict__.get("resume_note"):
+    if args.__dict__.get("resume_note") and not args.quiet:
         console.print(args.resume_note, highlight=False)
-    progress = RichProgress(console)
+    progress = _QuietProgress() if args.quiet else RichProgress(console)
     command = "automl " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
         args.run_started = True  # from here on the run may have made its folder: an interrupt can be resumed
@@ -230,14 +235,27 @@ def _run(args, console, started: float) -> int:
         release_run_dir(config.run_dir)
     diagnosis = result.diagnostics
     score = task_named(diagnosis.task).score_sentence(diagnosis.metrics["test"], diagnosis.baseline)
+    if getattr(diagnosis, "baseline_note", ""):
+        score += " — no better than always predicting the majority class"
     console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
                   f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
                   f"→ {result.report.html}", highlight=False)
+    if getattr(diagnosis, "baseline_note", ""):
+        console.print(f"  [yellow]![/] {diagnosis.baseline_note}", highlight=False)
+    if args.quiet:
+        return 0
     if diagnosis.simple_verdict:
         console.print(f"  {diagnosis.simple_verdict}", highlight=False)
     if result.export.simple is not None:
         console.print(f"  {result.export.simple.sentence()}", highlight=False)
     return 0
+
+
+class _QuietProgress:
+    """--quiet: no progress, no notes; the summary line (and errors) only."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def _plan(args, console, started: float) -> int:

@@ -21,7 +21,8 @@ TUNERS = ("hyperband", "random", "bayesian")
 FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
 # How a table is read: "auto" detects series rows (t0..tN columns); the others force a reading.
 MODALITY_CHOICES = ("auto", "table", "series")
-PRECISIONS = ("float32", "mixed")  # automl.search.devices: mixed precision on GPUs, when asked for
+PRECISIONS = ("float32", "mixed")
+TASK_CHOICES = ("auto", "classification", "regression")  # --task: what a table's target is (auto: guessed)  # automl.search.devices: mixed precision on GPUs, when asked for
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
 # More worker processes than this on one chief is a cluster, which wants a scheduler, not --workers.
@@ -73,6 +74,8 @@ class RunConfig:
         workers: Processes that train trials at once (automl.search.distributed): 1 trains them in this
             process; more makes this process the chief of that many workers, each on its share of the cores.
         chief_address: "HOST" or "HOST:PORT" the chief serves its oracle on (default 127.0.0.1, a free port).
+        task: "auto" (a table's target decides: an integer target with more than 30 values, or a non-integer
+            number, is regression), or "classification" / "regression" to say so (tables only).
         precision: "float32", or "mixed" for mixed precision on GPUs with Tensor Cores (automl.search.devices
             says why it is not the default); a CPU always trains in float32.
     """
@@ -108,6 +111,7 @@ class RunConfig:
     workers: int = 1
     chief_address: str | None = None
     precision: str = "float32"
+    task: str = "auto"
 
     def __post_init__(self):
         _validate(self)
@@ -145,6 +149,7 @@ def _validate(config: RunConfig) -> None:
         (config.horizon is not None or (config.lookback is None and config.time_column is None),
          "--lookback and --time-column are for forecasting; add --horizon H (the steps to forecast)."),
         (1 <= config.workers <= MAX_WORKERS, f"--workers must be between 1 and {MAX_WORKERS}; got {config.workers}."),
+        (config.task in TASK_CHOICES, f"--task must be one of {', '.join(TASK_CHOICES)}; got {config.task!r}."),
         (config.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}; got {config.precision!r}."),
         (config.max_trials >= 1, f"--max-trials must be at least 1; got {config.max_trials}."),
         (config.epochs >= 1, f"--epochs must be at least 1; got {config.epochs}."),

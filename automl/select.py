@@ -282,7 +282,7 @@ def choose_family(profile, config) -> Plan:
                    f"search is random with at most {config.max_trials} trials.")
     if wants_cross_validation(profile.split_sizes, family, profile.task, config.cross_validation):
         reason += cross_validation_sentence(profile.split_sizes)
-    return Plan(family=family, reason=reason, task=profile.task, task_reason=task_named(profile.task).reason(profile),
+    return Plan(family=family, reason=reason, task=profile.task, task_reason=_task_reason(profile, config),
                 tuner=tuner, max_trials=config.max_trials, time_budget=config.time_budget,
                 epochs=config.epochs, fixed_hyperparameters=fixed)
 
@@ -337,3 +337,9 @@ def _run_backbone_plan(profile, config):
     return "transfer", (f"--backbone: the model of the earlier run in {run_dir}, cut below its output head, is "
                         "the backbone; a new head is searched on its features, then its top layers are "
                         "fine-tuned."), {"backbone": run_backbone_name(run_dir), "weights": str(run_dir / "model.keras")}
+
+
+def _task_reason(profile, config) -> str:
+    if getattr(config, "task", "auto") != "auto":
+        return f"{profile.task.capitalize()}, as --task says."
+    return task_named(profile.task).reason(profile)

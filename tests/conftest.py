@@ -4,6 +4,7 @@ seeded, cleared Keras for every test. Helpers that are not fixtures live in help
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -72,3 +73,39 @@ def config_for(tmp_path):
         settings = {**FAST, "run_dir": str(tmp_path / "run"), **overrides}
         return load_config(data=str(data), **settings)
     return make
+
+
+# Finished runs shared by the tests that use a run without caring how it was trained (serving, drift, the
+# Python API): one run each per test session instead of one per test module.
+SHARED_RUN = dict(max_trials=1, epochs=1, time_budget=None, batch_size=16, tuner="random", cross_validation=False)
+
+
+def people_table(rows: int, seed: int) -> pd.DataFrame:
+    """People with an age, an income and a city; the label follows the age."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40, 12, rows)
+    return pd.DataFrame({"age": age, "income": rng.lognormal(10, 0.5, rows),
+                         "city": rng.choice(["Leeds", "York", "Hull"], rows),
+                         "label": np.where(age + rng.normal(0, 5, rows) > 40, "old", "young")})
+
+
+@pytest.fixture(scope="session")
+def finished_table_run(tmp_path_factory):
+    """(the table's path, the run directory) of a finished run on 400 people_table rows."""
+    from automl.pipeline import run
+
+    root = tmp_path_factory.mktemp("finished-table")
+    people_table(400, 0).to_csv(root / "people.csv", index=False)
+    result = run(load_config(data=str(root / "people.csv"), run_dir=str(root / "run"), **SHARED_RUN))
+    return root / "people.csv", Path(result.config.run_dir)
+
+
+@pytest.fixture(scope="session")
+def finished_image_run(tmp_path_factory):
+    """(the image folder, the run directory) of a finished run on 2 classes × 12 generated images."""
+    from automl.pipeline import run
+
+    root = tmp_path_factory.mktemp("finished-images")
+    data = make_image_folder(root / "data", per_class=12)
+    result = run(load_config(data=str(data), run_dir=str(root / "run"), **SHARED_RUN))
+    return data, Path(result.config.run_dir)

@@ -71,6 +71,7 @@ class Diagnostics:
         gallery: The test examples the model got wrong most confidently (classification only).
         simple_models: Strong simple models fitted beside the deep search (search.simple), if any, and
             simple_verdict the sentence comparing the deep model with the best of them on test.
+        baseline_note: Plain words when the model does not beat the majority class on test ("" when it does).
     """
 
     task: str
@@ -89,3 +90,4 @@ class Diagnostics:
     top_confusions: tuple[ConfusionPair, ...] = ()
     simple_models: SimpleModels | None = None
     simple_verdict: str = ""
+    baseline_note: str = ""

@@ -10,7 +10,7 @@ from automl.diagnose.calibration import calibrate_top1
 from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, confusion_matrix, per_class_metrics, top_confusions
 from automl.diagnose.result import Diagnostics
 from automl.diagnose.top1 import top1
-from automl.modalities.tasks import OVERFIT_ACCURACY_GAP
+from automl.modalities.tasks import OVERFIT_ACCURACY_GAP, balanced_accuracy
 
 # Train R² this far above validation R² means the model memorises (0.1 of explained variance lost on unseen data).
 OVERFIT_R2_GAP = 0.10
@@ -85,16 +85,36 @@ def diagnose_classification(class_names, labels: dict, outputs: dict, best_epoch
     """
     n = len(class_names)
     summaries = {s: top1(labels[s], outputs[s]) for s in labels}
-    metrics = {s: {"accuracy": summary.accuracy, "loss": summary.loss} for s, summary in summaries.items()}
+    metrics = {s: {"accuracy": summary.accuracy, "balanced_accuracy": balanced_accuracy(labels[s], summary.predicted),
+                   "loss": summary.loss} for s, summary in summaries.items()}
     majority = int(np.bincount(labels["train"], minlength=n).argmax())
-    baseline = {"accuracy": float(np.mean(labels["test"] == majority))}
+    always = np.full(len(labels["test"]), majority)
+    baseline = {"accuracy": float(np.mean(labels["test"] == majority)),
+                "balanced_accuracy": balanced_accuracy(labels["test"], always)}
     gap, verdict, reason, fixes = _verdict_classification(metrics, float(np.mean(labels["train"] == majority)))
+    note = baseline_note(metrics["test"], baseline)
+    if note:
+        reason = f"{note} {reason}"
     test, truth = summaries["test"], labels["test"]
     matrix = confusion_matrix(truth, test.predicted, n) if n <= FULL_CONFUSION_MAX_CLASSES else ()
     return Diagnostics("classification", metrics, baseline, best_epoch, gap, verdict, reason, fixes,
                        matrix, per_class_metrics(truth, test.predicted, class_names),
                        calibrate_top1(test.confidence, test.correct),
-                       top_confusions=top_confusions(truth, test.predicted, class_names))
+                       top_confusions=top_confusions(truth, test.predicted, class_names), baseline_note=note)
+
+
+def baseline_note(test: dict, baseline: dict) -> str:
+    """Plain words when the model's test accuracy does not beat always predicting the majority class."""
+    if test["accuracy"] > baseline["accuracy"]:
+        return ""
+    balanced = test["balanced_accuracy"]
+    if balanced > baseline["balanced_accuracy"]:
+        rescue = (f" It does tell the classes apart better than that (balanced accuracy {balanced:.1%} against "
+                  f"{baseline['balanced_accuracy']:.1%}), so it trades overall accuracy for the rarer classes.")
+    else:
+        rescue = " Nor does it tell the classes apart any better (balanced accuracy " f"{balanced:.1%})."
+    return (f"This model is no better than always predicting the majority class: test accuracy {test['accuracy']:.1%} "
+            f"against {baseline['accuracy']:.1%}.{rescue}")
 
 
 def best_epoch_of(history: dict[str, list[float]], objective: str) -> int:

@@ -241,7 +241,13 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     if len(whole) < 10 or whole.shape[1] < 2:
         raise DataError(f"{where} has {len(whole)} rows and {whole.shape[1]} columns; "
                         "a table needs a target column, at least one feature column and at least 10 rows.")
-    regression = _is_regression(whole[target])
+    regression = _is_regression(whole[target]) if config.task == "auto" else config.task == "regression"
+    if config.task != "auto":
+        notes.append(f"Task: {config.task}, as --task says (the guess from the target column {target!r} was "
+                     f"{'regression' if _is_regression(whole[target]) else 'classification'}).")
+    if regression and not pd.api.types.is_numeric_dtype(whole[target]):
+        raise DataError(f"--task regression needs a numeric target, but {target!r} in {where} holds text (e.g. "
+                        f"{str(whole[target].iloc[0])[:40]!r}). Use --task classification, or pick another --target.")
     _refuse_float32_overflow(whole, target, regression, where)
     if regression and whole[target].nunique() == 1:
         raise DataError(f"Every row of {where} has the same target value ({whole[target].iloc[0]} in "

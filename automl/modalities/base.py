@@ -65,6 +65,11 @@ class Modality:
         """
         raise NotImplementedError
 
+    def drift_features(self, batch, meta: dict) -> dict[str, dict]:
+        """Named features of a serving batch that drift is judged on (automl.modalities.drift): name →
+        {"kind": "numeric" | "category" | "tokens", "values": ...}; none by default."""
+        return {}
+
     def serve_inputs(self, instances: list, meta: dict) -> list:
         """The serving batches for the instances of a TensorFlow Serving style request (`automl serve`): one
         JSON value per example, as the modality's README section describes.

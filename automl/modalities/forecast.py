@@ -18,6 +18,7 @@ from automl.modalities.series import SeriesModality
 
 class ForecastModality(SeriesModality):
     serve_inputs = Modality.serve_inputs  # a forecast reads a whole table (automl predict), not instances
+    drift_features = Modality.drift_features  # its windows overlap: a drift check would need its own design
     def metadata(self, profile) -> dict:
         """The series entries, plus the window the endpoint takes and what it returns."""
         spec = profile.forecast_inputs

@@ -33,11 +33,21 @@ class ImageModality(Modality):
         return {"image": thumbnail(features)}
 
     def predict_inputs(self, source: Path, meta: dict):
+        """Every image under source, decoded a batch at a time; files that cannot be decoded are skipped, never
+        the end of the whole batch (as training skips them): the frame's attrs["skipped"] fills with them as
+        the batches are read, and the caller drops their rows (automl.predict)."""
         paths = [p for p in DataFolder(source).walk() if is_image_file(p)] if source.is_dir() else [source]
         if not paths:
             raise DataError(f"No images in '{source}'.")
-        return _image_batches(paths, meta["image_inputs"]), pd.DataFrame({"path": [str(p) for p in paths]})
+        frame = pd.DataFrame({"path": [str(p) for p in paths]})
+        frame.attrs["skipped"] = []
+        return _image_batches(paths, meta["image_inputs"], frame.attrs["skipped"]), frame
 
+    def drift_features(self, batch, meta: dict) -> dict[str, dict]:
+        """Brightness and contrast of each image (its pixels' mean and spread, 0-1), at the model's input size."""
+        pixels = np.asarray(batch, dtype=np.float64).reshape(len(batch), -1) / 255
+        return {"brightness": {"kind": "numeric", "values": pixels.mean(axis=1)},
+                "contrast": {"kind": "numeric", "values": pixels.std(axis=1)}}
 
     def serve_inputs(self, instances: list, meta: dict) -> list:
         """Each instance an image file's bytes (PNG, JPEG, GIF, BMP) as {"b64": "<base64>"}, TensorFlow
@@ -46,7 +56,7 @@ class ImageModality(Modality):
         either is resized to the training size as `automl predict` does."""
         info, images = meta["image_inputs"], []
         for index, instance in enumerate(instances):
-            if isinstance(instance, list):
+            if isinstance(instance, (list, np.ndarray)):
                 images.append(fit_pixels(_rgb(instance, index), info["height"], info["width"], info["channels"]))
                 continue
             encoded = instance.get("b64") if isinstance(instance, dict) else None
@@ -84,7 +94,7 @@ def _kind(value) -> str:
     return f"a JSON {type(value).__name__.replace('dict', 'object').replace('list', 'array').replace('str', 'string')}"
 
 
-def _image_batches(paths, info):
+def _image_batches(paths, info, skipped: list):
     for start in range(0, len(paths), PREDICT_BATCH):
         images = []
         for path in paths[start:start + PREDICT_BATCH]:
@@ -92,8 +102,9 @@ def _image_batches(paths, info):
                 # Same-size batches: the model resizes inside too, so this only groups images of any size.
                 images.append(decode_file(str(path), info["height"], info["width"], info["channels"]))
             except tf.errors.InvalidArgumentError:
-                raise DataError(f"Cannot decode '{path}' as an image. Remove it or fix the file.") from None
-        yield tf.stack(images)
+                skipped.append(str(path))
+        if images:
+            yield tf.stack(images)
 
 
 IMAGE = ImageModality("image", accepts="an image, a folder of images")

@@ -39,6 +39,16 @@ class SeriesModality(Modality):
         return batches, frame
 
 
+    def drift_features(self, batch, meta: dict) -> dict[str, dict]:
+        """Each series' length (steps with a value), level (mean) and scale (spread)."""
+        values = np.asarray(batch, dtype=np.float64)
+        present = np.isfinite(values).any(axis=2)
+        with np.errstate(all="ignore"):
+            flat = values.reshape(len(values), -1)
+            return {"length": {"kind": "numeric", "values": present.sum(axis=1)},
+                    "level": {"kind": "numeric", "values": np.nanmean(flat, axis=1)},
+                    "scale": {"kind": "numeric", "values": np.nanstd(flat, axis=1)}}
+
     def serve_inputs(self, instances: list, meta: dict) -> list:
         """Each instance one series: a list of numbers (one channel) or of [channel values] per step; null
         marks a missing step. Padded or cut to the model's length as `automl predict` does."""

@@ -57,14 +57,31 @@ class TableModality(Modality):
         return _table_batches(frame, meta["columns"]), frame.copy()
 
 
+    def drift_features(self, batch, meta: dict) -> dict[str, dict]:
+        """Each column: its numbers, or its values as categories."""
+        features = {}
+        for column in meta["columns"]:
+            values = batch[column["key"]].numpy().reshape(-1)
+            if column["kind"] == "numeric":
+                features[column["name"]] = {"kind": "numeric", "values": values.astype("float64")}
+            else:
+                features[column["name"]] = {"kind": "category",
+                                            "values": [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                                                       for v in values]}
+        return features
+
     def serve_inputs(self, instances: list, meta: dict) -> list:
-        """Each instance an object of column → value (a row), with every column the model reads; values
-        that are not numbers in a numeric column are treated as missing, as `automl predict` does."""
+        """Each instance an object of column → value (a row; by column name or by the signature's input key),
+        with every column the model reads; values that are not numbers in a numeric column are treated as
+        missing, as `automl predict` does."""
         bad = next((index for index, row in enumerate(instances) if not isinstance(row, dict)), None)
         if bad is not None:
             raise DataError(f"instances[{bad}] must be an object of column → value, e.g. "
                             f"{{{', '.join(json.dumps(c['name']) + ': …' for c in meta['columns'][:3])}}}.")
         frame = pd.DataFrame.from_records(instances)
+        # TF Serving's clients name the signature's inputs (metadata.json's columns[].key): taken too.
+        frame = frame.rename(columns={c["key"]: c["name"] for c in meta["columns"]
+                                      if c["key"] != c["name"] and c["name"] not in frame.columns})
         missing = [c["name"] for c in meta["columns"] if c["name"] not in frame.columns]
         if missing:
             raise DataError(f"The instances lack column(s) {', '.join(map(repr, missing[:5]))} that the model needs "

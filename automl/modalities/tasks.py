@@ -157,3 +157,12 @@ TASKS = {task.name: task for task in (CLASSIFICATION, REGRESSION, FORECAST)}
 def task_named(name: str) -> Task:
     """The task object for Profile.task / metadata.json's "task"."""
     return TASKS[name]
+
+
+def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """The mean recall over the classes present in truth: what accuracy would be if every class were as
+    frequent as the others (always predicting the majority class scores 1 / classes)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    if not len(truth):
+        return float("nan")
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))

@@ -3,6 +3,7 @@ from .txt files, folders of them, or a table's text column."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,8 @@ from automl.errors import DataError
 from automl.ingest import DataFolder, decode_text, is_table_file, is_text_file, read_table
 from automl.modalities.base import PREDICT_BATCH, Modality
 from automl.modalities.thumbnails import snippet
+
+WORD = re.compile(r"\w+")  # words for the drift check's vocabulary
 
 
 class TextModality(Modality):
@@ -30,6 +33,13 @@ class TextModality(Modality):
                    for start in range(0, len(texts), PREDICT_BATCH))
         return batches, frame
 
+
+    def drift_features(self, batch, meta: dict) -> dict[str, dict]:
+        """Each text's length in words, and its words (for the share the training texts never had)."""
+        texts = [t.decode("utf-8", "replace") for t in batch.numpy().reshape(-1)]
+        words = [WORD.findall(text.lower()) for text in texts]
+        return {"length in words": {"kind": "numeric", "values": [len(w) for w in words]},
+                "vocabulary": {"kind": "tokens", "values": words}}
 
     def serve_inputs(self, instances: list, meta: dict) -> list:
         """Each instance a string (the text), or {"text": "..."}."""

@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from automl.errors import ConfigError, DataError
-from automl.files import atomic_path
+from automl.files import atomic_path, write_text_atomic
 from automl.modalities import modality_of
+from automl.modalities.drift import DRIFT_REFERENCE, compare, merge, warning_line
 
 # Keys every metadata.json has (older runs' included); without them the model cannot be fed.
 REQUIRED_METADATA = ("task", "modality", "outputs", "class_names")
@@ -52,6 +54,10 @@ def load_run_model(run_dir: Path):
         raise _damaged(run_dir, "the SavedModel in model/ cannot be loaded", reason) from None
     if not hasattr(model, "serve"):
         raise _damaged(run_dir, "the SavedModel in model/ has no `serve` endpoint", "not one automl wrote")
+    try:  # the training inputs' features, for the drift check (runs exported before it have none)
+        meta["drift_reference"] = json.loads((run_dir / "model" / DRIFT_REFERENCE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta["drift_reference"] = None
     return model, meta
 
 
@@ -99,16 +105,82 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
         written = modality.predict_table(model, meta, source, temporary)
     if written is not None:  # a forecast: the steps after the table's end, not one prediction a row
         return output, written[1], []
-    batches, frame = modality.predict_inputs(source, meta)
-    notes = list(frame.attrs.pop(NOTES, []))
-    outputs = [model.serve(batch) for batch in batches]
-    if "probabilities" in meta["outputs"]:
-        probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
-        frame["predicted_class"] = [meta["class_names"][i] for i in probabilities.argmax(axis=1)]
-        for i, name in enumerate(meta["class_names"]):
-            frame[f"probability_{name}"] = probabilities[:, i]
-    else:
-        frame["prediction"] = np.concatenate([o["prediction"].numpy() for o in outputs])
+    frame, notes = _predicted_frame(model, meta, modality, source)
+    drift = frame.attrs.pop("drift", None)
     with atomic_path(output) as temporary:
         frame.to_csv(temporary, index=False)
+    if drift is not None:  # the figures beside the predictions; one line for the user when something drifted
+        drift_path = output.with_name(output.stem + ".drift.json")
+        write_text_atomic(drift_path, json.dumps({"source": str(source), "examples": len(frame), **drift}, indent=1))
+        if drift["drifted"]:
+            notes.append(warning_line(drift, str(drift_path)))
     return output, len(frame), notes
+
+
+def predict_frame(run_dir: Path, source: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Predicts every example in source (as `automl predict` reads it) → (the rows with their predictions,
+    notes for the user), without writing anything (the Python API's predict on a path).
+
+    Raises:
+        DataError: No finished run in run_dir, source is not something its model reads, or the run is a
+            forecast (`automl predict` writes those).
+    """
+    model, meta = load_run_model(Path(run_dir))
+    modality = modality_of(meta)
+    if not Path(source).exists():
+        raise DataError(f"No such file or folder: '{source}'. Give {modality.accepts}.")
+    if meta["task"] == "forecast":
+        raise DataError("A forecast reads a whole table: use `automl predict RUN_DIR TABLE`, which writes the steps "
+                        "after the table's end.")
+    return _predicted_frame(model, meta, modality, Path(source))
+
+
+def predict_instances(run_dir: Path, instances: list) -> list[dict]:
+    """Predictions for raw instances as the server takes them (modality.serve_inputs: images as pixels or
+    {"b64": ...}, texts, table rows as dicts, series as lists), one dict of columns each.
+
+    Raises:
+        DataError: An instance is not something this run's model reads.
+    """
+    model, meta = load_run_model(Path(run_dir))
+    batches = modality_of(meta).serve_inputs(instances, meta)
+    columns = prediction_columns(meta, [model.serve(batch) for batch in batches])
+    return pd.DataFrame(columns).to_dict("records")
+
+
+def prediction_columns(meta: dict, outputs: list) -> dict[str, np.ndarray | list]:
+    """The serving endpoint's outputs → columns: predicted_class and probability_CLASS, or prediction."""
+    if "probabilities" in meta["outputs"]:
+        probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
+        columns = {"predicted_class": [meta["class_names"][i] for i in probabilities.argmax(axis=1)]}
+        columns.update({f"probability_{name}": probabilities[:, i] for i, name in enumerate(meta["class_names"])})
+        return columns
+    return {"prediction": np.concatenate([np.asarray(o["prediction"]).reshape(-1) for o in outputs])}
+
+
+def _predicted_frame(model, meta: dict, modality, source: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of source with their predictions, and notes: values not read, files skipped, drift."""
+    batches, frame = modality.predict_inputs(source, meta)
+    outputs, features = [], []
+    for batch in batches:
+        outputs.append(model.serve(batch))
+        features.append(modality.drift_features(batch, meta))
+    skipped = frame.attrs.pop("skipped", [])  # unreadable files (images): dropped, and listed
+    notes = list(frame.attrs.pop(NOTES, []))
+    if skipped:
+        frame = frame[~frame["path"].isin(skipped)].reset_index(drop=True)
+        names = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        notes.append(f"Skipped {len(skipped)} file(s) that cannot be read: {names}.")
+    if not outputs:
+        raise DataError(f"Nothing in '{source}' could be read, so there is nothing to predict.")
+    for name, values in prediction_columns(meta, outputs).items():
+        frame[name] = values
+    frame.attrs["drift"] = drift_report(meta, features)
+    return frame, notes
+
+
+def drift_report(meta: dict, features: list[dict]) -> dict | None:
+    """The inputs' drift from the run's training reference (model/drift_reference.json), or None for runs
+    exported before drift references existed."""
+    reference = meta.get("drift_reference")
+    return compare(reference, merge(features)) if reference else None

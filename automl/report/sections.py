@@ -23,7 +23,7 @@ VERDICT_CSS = {"ok": "passed", "overfitting": "alerted", "underfitting": "alerte
 STOPPED = {"max_trials": "it reached the trial limit ({max_trials} trials).",
            "time_budget": "the time budget ({budget}) ran out.",
            "search_complete": "the tuner had no more hyperparameter sets to try."}
-PERCENT_METRICS = ("accuracy",)
+PERCENT_METRICS = ("accuracy", "balanced_accuracy")
 
 
 def public_hyperparameters(values: dict) -> dict:
@@ -61,7 +61,7 @@ def fmt_budget(seconds) -> str:
 
 
 def metric_label(name: str) -> str:
-    return {"accuracy": "Accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mase": "MASE"}.get(name, name)
+    return {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mase": "MASE"}.get(name, name)
 
 
 def headline(diagnosis) -> list[tuple[str, str]]:

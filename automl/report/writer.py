@@ -80,6 +80,7 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "task": diagnosis.task, "family": plan.family, "reason": plan.reason, "dataset": profile.name,
         "metrics": diagnosis.metrics, "baseline": diagnosis.baseline, "best_epoch": diagnosis.best_epoch,
         "gap": diagnosis.gap, "verdict": diagnosis.verdict, "verdict_reason": diagnosis.verdict_reason,
+        "baseline_note": diagnosis.baseline_note,
         "simple_models": diagnosis.simple_models, "simple_verdict": diagnosis.simple_verdict,
         "fixes": diagnosis.fixes, "best_trial_id": result.best_trial_id,
         "best_hyperparameters": sections.public_hyperparameters(result.best_hyperparameters),

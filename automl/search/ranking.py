@@ -91,3 +91,12 @@ def choice_note(trials, objective: str) -> str:
         reasons.append(f"trial {chosen.trial_id} has {chosen.params:,} parameters against {top_scorer.params:,}")
     return (f"{rule} Trial {chosen.trial_id} was chosen over trial {top_scorer.trial_id}, whose score is "
             f"higher by less than the tolerance: " + ("; ".join(reasons) or "it ranks first on the tie-break") + ".")
+
+
+def rerank_by_balanced_accuracy(ranked: list, balanced: dict[str, float]) -> list:
+    """The trials with a validation balanced accuracy (balanced: trial id → value) moved to the front in its
+    order (ties keep the objective's order); the others follow as they were. Used when classes are
+    imbalanced: accuracy then rewards predicting the large classes, balanced accuracy every class alike."""
+    scored = [trial for trial in ranked if trial.trial_id in balanced]
+    scored.sort(key=lambda trial: -balanced[trial.trial_id])  # stable: equal values keep the objective's order
+    return [*scored, *(trial for trial in ranked if trial.trial_id not in balanced)]

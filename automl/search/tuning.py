@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.modalities.batching import batched
+from automl.modalities.tasks import balanced_accuracy
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
 from automl.search.callbacks import DeadlineStop, TrialWatcher, merge_trial_logs
@@ -22,7 +23,7 @@ from automl.search.devices import distribution_strategy, setup_devices
 from automl.search.distributed import search_with_workers
 from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
 from automl.search.out_of_memory import halving_notes
-from automl.search.ranking import rank_trials
+from automl.search.ranking import rank_trials, rerank_by_balanced_accuracy
 from automl.search.result import SearchResult
 from automl.search.simple import fit_simple_models
 from automl.search.transfer import search_transfer
@@ -90,6 +91,9 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
+    if _ranks_by_balanced_accuracy(plan, profile, dataset) and not cross_validating:
+        ranked, note = _rerank_balanced(tuner, ranked, val, dataset.val.labels, profile.imbalance_ratio)
+        notes = [*notes, note]
     refit = _cross_validated(tuner, ranked, dataset, profile, config, search_deadline, setup, epoch_estimate) \
         if cross_validating else None
     if refit is not None:  # the folds' winner, refit on train + validation
@@ -147,6 +151,36 @@ def _first_trial_sized(plan, profile, train, steps: int, epoch_estimate: float, 
     return small, (f"One epoch of the default {plan.family} takes about {epoch_estimate:.0f}s, so about "
                    f"{max(window, 0) / epoch_estimate:.0f} would fit the {max(window, 0):.0f}s left for trials: the first "
                    f"trial is its smallest configuration ({values}; about {small_epoch:.0f}s an epoch).")
+
+
+# Re-ranking loads and runs the top trials on validation once more: skipped past this many validation
+# examples, where it would cost minutes (the objective's ranking stands there, and the report says so).
+RERANK_MAX_VALIDATION = 20_000
+
+
+def _ranks_by_balanced_accuracy(plan, profile, dataset) -> bool:
+    """Imbalanced classes (class weights were applied: automl.profile.IMBALANCE_RATIO_FOR_WEIGHTS): accuracy
+    would reward a model that predicts the large classes, so the top trials are re-ranked by balanced accuracy."""
+    return (plan.task == "classification" and bool(profile.class_weight)
+            and 0 < dataset.val.size <= RERANK_MAX_VALIDATION)
+
+
+def _rerank_balanced(tuner, ranked, val, val_labels, ratio: float):
+    """The top finished trials re-ranked by validation balanced accuracy, and a sentence for the report.
+    Balanced accuracy, not macro F1: it is the mean of per-class recalls, so it reads as accuracy with every
+    class equally frequent, and always predicting one class scores exactly 1 / classes."""
+    candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
+    balanced = {}
+    for trial in candidates:
+        probabilities = tuner.load_model(tuner.oracle.get_trial(trial.trial_id)).predict(val, verbose=0)
+        balanced[trial.trial_id] = balanced_accuracy(val_labels, probabilities.argmax(axis=1))
+    reranked = rerank_by_balanced_accuracy(ranked, balanced)
+    first, was = reranked[0].trial_id, ranked[0].trial_id
+    change = (f"trial {first} (balanced accuracy {balanced[first]:.1%}) comes first instead of trial {was} "
+              f"({balanced.get(was, float('nan')):.1%})" if first != was else
+              f"trial {first} stays first (balanced accuracy {balanced[first]:.1%})")
+    return reranked, (f"Classes are imbalanced ({ratio:.1f}:1), so the top {len(balanced)} trials by validation "
+                      f"accuracy were re-ranked by validation balanced accuracy: {change}.")
 
 
 # Reloading a trial's model for the ensemble: one with 3,000 table columns took 9 s.

@@ -31,7 +31,8 @@ from starlette.routing import Route
 
 from automl.errors import DataError
 from automl.modalities import modality_of
-from automl.predict import load_run_model
+from automl.modalities.drift import warning_line
+from automl.predict import drift_report, load_run_model, prediction_columns
 
 LOG = logging.getLogger("automl.serve")
 
@@ -55,21 +56,26 @@ class ServedModel:
         # The first call traces the serving function: paid here, not by the first client.
         self.cold_start_seconds = time.perf_counter() - started
 
-    def predict(self, instances: list) -> list:
-        """One prediction per instance: class probabilities (in metadata.json's class order) and the class,
-        or the predicted value.
+    def predict_with_drift(self, instances: list) -> tuple[list, dict | None]:
+        """One prediction per instance (class probabilities in metadata.json's class order and the class, or
+        the predicted value), and the instances' drift from the training data (None without a reference).
 
         Raises:
             DataError: An instance is not something this model reads.
         """
-        outputs = [self.model.serve(batch) for batch in self.modality.serve_inputs(instances, self.meta)]
-        if "probabilities" in self.meta["outputs"]:
-            probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
-            names = self.meta["class_names"]
-            return [{"predicted_class": names[int(row.argmax())], "probabilities": [float(p) for p in row]}
-                    for row in probabilities]
-        values = np.concatenate([np.asarray(o["prediction"]).reshape(-1) for o in outputs])
-        return [{"prediction": float(value)} for value in values]
+        batches = self.modality.serve_inputs(instances, self.meta)
+        outputs = [self.model.serve(batch) for batch in batches]
+        drift = drift_report(self.meta, [self.modality.drift_features(batch, self.meta) for batch in batches])
+        columns = prediction_columns(self.meta, outputs)
+        if "predicted_class" not in columns:
+            return [{"prediction": float(value)} for value in columns["prediction"]], drift
+        names = self.meta["class_names"]
+        probabilities = np.stack([columns[f"probability_{name}"] for name in names], axis=1)
+        return [{"predicted_class": predicted, "probabilities": [float(p) for p in row]}
+                for predicted, row in zip(columns["predicted_class"], probabilities)], drift
+
+
+DRIFT_HEADER = "X-Automl-Drift"  # the drifted features of a request's batch, comma-separated
 
 
 def load_served_model(run_dir: Path, name: str = "automl") -> ServedModel:
@@ -147,10 +153,14 @@ def build_app(served: ServedModel, limits: ServeLimits = ServeLimits()) -> Starl
             raise HTTPException(400, f"The body is not valid JSON ({error}).") from None
         instances = _instances(payload, served, limits)
         try:
-            predictions = await run_in_threadpool(served.predict, instances)
+            predictions, drift = await run_in_threadpool(served.predict_with_drift, instances)
         except DataError as error:
             raise HTTPException(400, str(error)) from None
-        return JSONResponse({"predictions": predictions})
+        headers = {}
+        if drift is not None and drift["drifted"]:  # per batch: a header for the client, a line in the log
+            headers[DRIFT_HEADER] = ",".join(drift["drifted"])
+            LOG.warning("%s", warning_line(drift, f"{len(instances)} instance(s) on {request.url.path}"))
+        return JSONResponse({"predictions": predictions}, headers=headers)
 
     async def status(request: Request):
         check_name(request.path_params["name"])

@@ -156,6 +156,7 @@ def test_default_run_directory_names():
     assert default_run_dir("t.csv").parent == Path("reports")
 
 
+@pytest.mark.slow  # two whole runs (30 s); the seeded split and first trial are tested on their own elsewhere
 def test_the_same_seed_and_data_give_the_same_trials_and_metrics(table_csv, tmp_path, capsys):
     results = []
     for name in ("first", "second"):

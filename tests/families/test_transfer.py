@@ -134,6 +134,7 @@ def test_building_without_weights_is_a_clear_error_not_a_random_backbone(keras_h
 
 
 @needs_weights
+@pytest.mark.slow  # 37 s; both phases also run in the --backbone test and the family contract
 def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, photos, config_for, monkeypatch):
     import numpy as np
 

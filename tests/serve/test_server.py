@@ -21,14 +21,9 @@ import tensorflow as tf
 import uvicorn
 from PIL import Image
 
-from automl.config import load_config
 from automl.errors import DataError
-from automl.pipeline import run
 from automl.predict import load_run_model
 from automl.serve import ServeLimits, build_app, load_served_model
-from helpers import make_image_folder
-
-TINY = dict(max_trials=1, epochs=1, time_budget=None, batch_size=8, tuner="random", cross_validation=False)
 
 
 class Running:
@@ -52,8 +47,10 @@ class Running:
                                          headers={"Content-Type": "application/json", **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
+                self.headers = response.headers  # case-insensitive
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
+            self.headers = error.headers
             return error.code, json.loads(error.read())
 
     def stop(self):
@@ -62,26 +59,18 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def image_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve-image")
-    data = make_image_folder(root / "data", per_class=10)
-    result = run(load_config(data=str(data), run_dir=str(root / "run"), **TINY))
-    server = Running(Path(result.config.run_dir))
-    yield server, Path(result.config.run_dir), data
+def image_server(finished_image_run):
+    data, run_dir = finished_image_run
+    server = Running(run_dir)
+    yield server, run_dir, data
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def table_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve-table")
-    rng = np.random.default_rng(0)
-    label = np.array(["yes", "no"] * 30)
-    frame = pd.DataFrame({"x1": np.where(label == "yes", 2.0, -2.0) + rng.normal(0, 0.5, 60),
-                          "colour": rng.choice(["red", "blue"], 60), "label": label})
-    frame.to_csv(root / "table.csv", index=False)
-    result = run(load_config(data=str(root / "table.csv"), run_dir=str(root / "run"), **TINY))
-    server = Running(Path(result.config.run_dir), ServeLimits(max_body_bytes=2000, max_instances=5))
-    yield server, Path(result.config.run_dir), frame
+def table_server(finished_table_run):
+    table, run_dir = finished_table_run
+    server = Running(run_dir, ServeLimits(max_body_bytes=2000, max_instances=5))
+    yield server, run_dir, pd.read_csv(table)
     server.stop()
 
 
@@ -119,6 +108,17 @@ def test_image_bytes_and_pixels_predict_what_the_savedmodel_does(image_server):
     np.testing.assert_allclose(np.array([p["probabilities"] for p in by_pixels["predictions"]]), got, atol=1e-5)
 
 
+def test_a_drifted_batch_gets_a_drift_header(image_server):
+    server, _, data = image_server
+    files = sorted(data.rglob("*.png"))
+    status, _ = server.request("/v1/models/automl:predict", {"instances": [{"b64": _png(f)} for f in files]})
+    assert status == 200 and "X-Automl-Drift" not in server.headers  # the training images themselves
+    noise = np.random.default_rng(0).choice([0, 255], size=(25, 16, 16, 3))
+    status, body = server.request("/v1/models/automl:predict", {"instances": noise.tolist()})
+    assert status == 200 and len(body["predictions"]) == 25
+    assert "contrast" in server.headers.get("X-Automl-Drift", "").split(",")
+
+
 @pytest.mark.parametrize("body, status, words", [
     (b"{not json", 400, "not valid JSON"),
     ({"rows": []}, 400, '"instances"'),
@@ -152,11 +152,12 @@ def test_table_rows_columns_and_limits(table_server):
     assert all(abs(sum(p["probabilities"]) - 1) < 1e-5 for p in body["predictions"])
     columnar = {"inputs": {column: [row[column] for row in rows] for column in rows[0]}}
     assert server.request("/v1/models/automl:predict", columnar)[1] == body
-    status, answer = server.request("/v1/models/automl:predict", {"instances": [{"x1": 1.0}]})
-    assert status == 400 and "'colour'" in answer["error"]
+    status, answer = server.request("/v1/models/automl:predict", {"instances": [{"age": 30.0}]})
+    assert status == 400 and "'income'" in answer["error"]
     status, answer = server.request("/v1/models/automl:predict", {"instances": rows * 2})  # 6 > --max-batch 5
     assert status == 400 and "at most 5" in answer["error"]
-    status, answer = server.request("/v1/models/automl:predict", {"instances": [{"x1": "x" * 3000, "colour": "red"}]})
+    status, answer = server.request("/v1/models/automl:predict",
+                                    {"instances": [{"age": 30, "income": 1.0, "city": "x" * 3000}]})
     assert status == 413 and "at most 2000" in answer["error"]
 
 
