@@ -60,6 +60,9 @@ def _data_flags(parser) -> None:
     parser.add_argument("--task", choices=TASK_CHOICES,
                         help="what a table's target is (default: auto, announced: an integer target with more than 30 "
                              "values, or a non-integer number, is regression)")
+    parser.add_argument("--group-column", metavar="COL",
+                        help="a table column whose values are groups: test metrics per group in the report and "
+                             "summary.json, with the largest gap flagged")
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
@@ -172,7 +175,7 @@ def _config(args):
         output = args.output = str(default_run_dir(data))
     overrides = {key: args.__dict__.get(key) for key in (
         "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision", "task")}
+        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision", "task", "group_column")}
     if resume and output is not None:  # the stored settings, with what is left of the budget
         from automl.config import read_preset
         from automl.rundir import resumed_config

@@ -76,6 +76,8 @@ class RunConfig:
         chief_address: "HOST" or "HOST:PORT" the chief serves its oracle on (default 127.0.0.1, a free port).
         task: "auto" (a table's target decides: an integer target with more than 30 values, or a non-integer
             number, is regression), or "classification" / "regression" to say so (tables only).
+        group_column: A table column whose values are groups (e.g. a demographic column): the report gives
+            the test metrics per group and flags the largest gap.
         precision: "float32", or "mixed" for mixed precision on GPUs with Tensor Cores (automl.search.devices
             says why it is not the default); a CPU always trains in float32.
     """
@@ -112,6 +114,7 @@ class RunConfig:
     chief_address: str | None = None
     precision: str = "float32"
     task: str = "auto"
+    group_column: str | None = None
 
     def __post_init__(self):
         _validate(self)

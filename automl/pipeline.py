@@ -11,7 +11,7 @@ import keras
 
 from automl.config import RunConfig
 from automl.diagnose import diagnose
-from automl.errors import DataError
+from automl.errors import ConfigError, DataError
 from automl.export import (PARITY_SAMPLES, SAMPLES_FILE, FormatExport, add_formats, export_model, export_simple_model,
                            load_samples, measure_run, write_drift_reference)
 from automl.ingest import Dataset, load_dataset
@@ -31,6 +31,9 @@ def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
     """Ingest, profile and select only (what `automl plan` shows)."""
     keras.utils.set_random_seed(config.seed)  # the one place the global RNG is touched
     dataset = load_dataset(config)
+    if config.group_column is not None and getattr(dataset.table, "group_column", None) is None:
+        raise ConfigError(f"--group-column {config.group_column!r} is for tables (a column of the table); "
+                          f"{config.data} was read as {dataset.modality} data. Leave --group-column out.")
     profile = profile_dataset(dataset)
     return dataset, profile, choose_family(profile, config)
 

@@ -44,7 +44,7 @@ def worst_mistakes(labels, probabilities, count: int = GALLERY_SIZE) -> list[int
 
 
 def _features_at(split, indices: set[int]) -> dict[int, object]:
-    """The raw features of the given test examples, streamed once up to the last one wanted."""
+    """The raw features of the given examples of a split, streamed once up to the last one wanted."""
     found = {}
     if not indices:
         return found
@@ -72,3 +72,16 @@ def gallery_items(dataset, labels, probabilities, count: int = GALLERY_SIZE) -> 
                                  predicted_class=str(names[predicted]), confidence=float(probabilities[index][predicted]),
                                  **modality.gallery_view(dataset, index, raw.get(index))))
     return tuple(items)
+
+
+def label_issue_items(dataset, check, count: int) -> tuple[GalleryItem, ...]:
+    """The training examples most likely mislabelled (search.label_issues), rendered like the gallery: the
+    given label as the true class, the out-of-fold model's class as the predicted one, and the out-of-fold
+    probability of the given label as the confidence."""
+    issues = check.issues[:count]
+    names, modality = dataset.class_names, modality_of(dataset)
+    raw = _features_at(dataset.train, {i.index for i in issues}) if modality.streams_gallery_features else {}
+    return tuple(GalleryItem(index=i.index, true_class=str(names[i.given]), predicted_class=str(names[i.suggested]),
+                             confidence=i.given_probability,
+                             **modality.gallery_view(dataset, i.index, raw.get(i.index), split="train"))
+                 for i in issues)

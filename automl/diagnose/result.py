@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from automl.diagnose.calibration import Calibration
 from automl.diagnose.forecast_metrics import MethodScore
 from automl.diagnose.gallery import GalleryItem
+from automl.diagnose.groups import GroupReport
 from automl.search.simple import SimpleModels
 
 
@@ -72,6 +73,9 @@ class Diagnostics:
         simple_models: Strong simple models fitted beside the deep search (search.simple), if any, and
             simple_verdict the sentence comparing the deep model with the best of them on test.
         baseline_note: Plain words when the model does not beat the majority class on test ("" when it does).
+        groups: Test metrics per group of --group-column, and the largest gap (diagnose.groups).
+        label_issues: The training examples most likely mislabelled (given label as true_class, the out-of-fold
+            model's class as predicted_class); all of them are in simple_models.label_check.
     """
 
     task: str
@@ -91,3 +95,5 @@ class Diagnostics:
     simple_models: SimpleModels | None = None
     simple_verdict: str = ""
     baseline_note: str = ""
+    label_issues: tuple[GalleryItem, ...] = ()
+    groups: GroupReport | None = None

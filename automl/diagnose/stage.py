@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from automl.diagnose.forecast import diagnose_forecast
-from automl.diagnose.gallery import gallery_items
+from automl.diagnose.gallery import gallery_items, label_issue_items
+from automl.diagnose.groups import group_report
 from automl.diagnose.predictions import predict_splits
 from automl.diagnose.result import Diagnostics
 from automl.diagnose.verdict import best_epoch_of, diagnose_classification, diagnose_regression
+
+# Likely label errors shown in the report (label_issues.csv holds them all).
+LABEL_ISSUES_SHOWN = 12
 
 
 def _labels(dataset) -> dict:
@@ -44,6 +48,10 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
     outputs = predict_splits(search.model, dataset, profile, batch_size)
     best_epoch = best_epoch_of(search.best_trial.history, search.objective)
     diagnosis = JUDGES[profile.task](dataset, profile, outputs, best_epoch)
+    column = getattr(dataset.table, "group_column", None) if dataset.table is not None else None
+    if column is not None and profile.task in ("classification", "regression"):
+        groups = group_report(column, dataset.table.test[column], dataset.test.labels, outputs["test"], profile.task)
+        diagnosis = dataclasses.replace(diagnosis, groups=groups)
     if getattr(search, "cross_validation", None) is not None:
         folds = search.cross_validation
         diagnosis = dataclasses.replace(diagnosis, verdict_reason=(
@@ -55,4 +63,7 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
         deep = diagnosis.metrics["test"].get(simple.metric)
         if deep is not None:
             diagnosis = dataclasses.replace(diagnosis, simple_models=simple, simple_verdict=simple.verdict(deep))
+        check = getattr(simple, "label_check", None)
+        if check is not None:
+            diagnosis = dataclasses.replace(diagnosis, label_issues=label_issue_items(dataset, check, LABEL_ISSUES_SHOWN))
     return diagnosis

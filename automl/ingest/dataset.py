@@ -72,6 +72,7 @@ class TableFacts:
     val: pd.DataFrame
     test: pd.DataFrame
     keys: dict[str, str]  # column name -> identifier-safe model input key
+    group_column: str | None = None  # --group-column: metrics per value of this column on test
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ class Modality:
         """The model's input keys when its features are a dict (tables), else empty."""
         return []
 
-    def gallery_view(self, dataset, index: int, features) -> dict:
-        """How one test example is shown in the gallery: GalleryItem's image, fields or text."""
+    def gallery_view(self, dataset, index: int, features, split: str = "test") -> dict:
+        """How one example of a split (the test split's mistakes, the training split's likely label errors) is
+        shown in the report: GalleryItem's image, fields or text."""
         raise NotImplementedError
 
     streams_gallery_features = True  # False: the gallery reads the raw example elsewhere (a table's frame)

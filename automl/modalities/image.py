@@ -29,7 +29,7 @@ class ImageModality(Modality):
         return (f"inputs = tf.zeros([1, {shape.height}, {shape.width}, {shape.channels}], tf.uint8)"
                 "  # raw pixels, any size")
 
-    def gallery_view(self, dataset, index: int, features) -> dict:
+    def gallery_view(self, dataset, index: int, features, split: str = "test") -> dict:
         return {"image": thumbnail(features)}
 
     def predict_inputs(self, source: Path, meta: dict):

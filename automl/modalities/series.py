@@ -30,7 +30,7 @@ class SeriesModality(Modality):
         return (f"inputs = tf.zeros([1, {spec.length}, {spec.channels}], tf.float32)"
                 "  # raw series; NaN pads shorter ones")
 
-    def gallery_view(self, dataset, index: int, features) -> dict:
+    def gallery_view(self, dataset, index: int, features, split: str = "test") -> dict:
         return {"image": series_thumbnail(features)}
 
     def predict_inputs(self, source: Path, meta: dict):

@@ -46,8 +46,8 @@ class TableModality(Modality):
     def input_keys(self, profile) -> list[str]:
         return [column.key for column in profile.column_inputs]
 
-    def gallery_view(self, dataset, index: int, features) -> dict:
-        row = dataset.table.test.iloc[index]
+    def gallery_view(self, dataset, index: int, features, split: str = "test") -> dict:
+        row = getattr(dataset.table, split).iloc[index]
         return {"fields": tuple((str(column), snippet(value)) for column, value in list(row.items())[:MAX_ROW_FIELDS])}
 
     def predict_inputs(self, source: Path, meta: dict):

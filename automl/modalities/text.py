@@ -24,7 +24,7 @@ class TextModality(Modality):
     def metadata(self, profile) -> dict:
         return {"text_column": profile.text_inputs.column}
 
-    def gallery_view(self, dataset, index: int, features) -> dict:
+    def gallery_view(self, dataset, index: int, features, split: str = "test") -> dict:
         return {"text": snippet(features)}
 
     def predict_inputs(self, source: Path, meta: dict):

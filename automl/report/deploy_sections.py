@@ -103,6 +103,33 @@ def gallery_rows(diagnosis) -> list:
     return list(getattr(diagnosis, "gallery", ()))
 
 
+LABEL_ISSUES_CSV = "label_issues.csv"
+
+
+def label_check_sentence(diagnosis) -> str:
+    """What the label check found, how, and where the full list is; or why there was none."""
+    simple = getattr(diagnosis, "simple_models", None)
+    check = getattr(simple, "label_check", None)
+    if check is None:
+        if diagnosis.task != "classification":
+            return ""
+        return ("Training labels were not checked: the check needs a simple model with class probabilities that "
+                "refits quickly (tables, text, series), and this run had none.")
+    if not check.issues:
+        return f"No training label looks wrong: {check.method} found no issue among {check.examples} examples."
+    shown = len(getattr(diagnosis, "label_issues", ()))
+    return (f"{len(check.issues)} of {check.examples} training examples are likely mislabelled, by {check.method}: "
+            f"the {shown} least likely labels are shown; {LABEL_ISSUES_CSV} lists them all. Check them before "
+            "trusting the model's errors on similar examples.")
+
+
+def label_issue_rows(diagnosis, class_names) -> list[dict]:
+    """Every likely label error, for label_issues.csv: the training position, given and suggested labels."""
+    check = getattr(getattr(diagnosis, "simple_models", None), "label_check", None)
+    return [{"train_index": i.index, "given_label": class_names[i.given], "suggested_label": class_names[i.suggested],
+             "given_label_probability": round(i.given_probability, 4)} for i in (check.issues if check else ())]
+
+
 def ranked_ids(result) -> list[str]:
     return [t.trial_id for t in rank_trials(result.trials, result.objective)]
 
@@ -111,11 +138,15 @@ def deployment_context(result, diagnosis, measurements, run_dir, relative) -> di
     """The template variables for the newer sections."""
     from automl.report import plots
 
+    costs = {c.trial_id: c for c in (measurements.trial_costs if measurements else ())}
     return {"trial_extras": trial_extras(result, measurements), "timed_trials": timed_trials(measurements),
+            "pareto": plots.pareto_plot(result.trials, costs, result.objective),
             "choice": choice_sentence(result), "phases": phase_rows(result),
             "calibration": diagnosis.calibration, "calibration_rows": calibration_rows(diagnosis.calibration),
             "reliability": plots.reliability_diagram(diagnosis.calibration),
             "gallery": gallery_rows(diagnosis), "formats": format_rows(measurements, run_dir, relative),
+            "label_issues": list(getattr(diagnosis, "label_issues", ())),
+            "label_check": label_check_sentence(diagnosis),
             "latency": latency_rows(measurements.latency if measurements else None),
             "measured": measurements is not None}
 
@@ -128,4 +159,5 @@ def summary_extras(result, diagnosis, measurements) -> dict:
             "latency": measurements.latency if measurements else None,
             "trial_costs": measurements.trial_costs if measurements else (),
             "formats": measurements.formats if measurements else (), "gallery": gallery,
+            "label_check": label_check_sentence(diagnosis),
             "measure_seconds": measurements.seconds if measurements else None}

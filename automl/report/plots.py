@@ -198,3 +198,53 @@ def reliability_diagram(calibration) -> str | None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="upper left")
     return _data_uri(figure)
+
+
+def pareto_front(points: list[tuple[float, float]], higher_better: bool) -> list[int]:
+    """Indices of the points (score, cost) no other point beats on both: as good a score or better at as low a
+    cost or lower, and strictly better on one."""
+    sign = 1 if higher_better else -1
+    front = []
+    for i, (score, cost) in enumerate(points):
+        dominated = any(sign * s >= sign * score and c <= cost and (sign * s > sign * score or c < cost)
+                        for j, (s, c) in enumerate(points) if j != i)
+        if not dominated:
+            front.append(i)
+    return front
+
+
+@drawn_literally
+def pareto_plot(trials, costs: dict, objective: str) -> str | None:
+    """Each trial's validation score against its size on disk and, where timed, its latency, with the Pareto
+    front (the trials no other beats on both) marked and joined.
+
+    Args:
+        trials: TrialRecords with a score.
+        costs: trial id → export.TrialCost (size_bytes, latency_ms or None).
+    """
+    scored = [t for t in trials if t.score is not None and t.trial_id in costs]
+    if len(scored) < 2:
+        return None
+    higher = objective.endswith("accuracy")
+    panels = [("size on disk (MB)", lambda t: costs[t.trial_id].size_bytes / 1e6)]
+    if sum(costs[t.trial_id].latency_ms is not None for t in scored) >= 2:
+        panels.append(("latency, one example (ms)", lambda t: costs[t.trial_id].latency_ms))
+    figure = Figure(figsize=(4.2 * len(panels), 3.4), dpi=DPI, layout="constrained")
+    for index, (label, cost_of) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), index)
+        shown = [t for t in scored if cost_of(t) is not None]
+        points = [(t.score, cost_of(t)) for t in shown]
+        front = sorted(pareto_front(points, higher), key=lambda i: points[i][1])
+        axes.plot([p[1] for p in points], [p[0] for p in points], "o", color=TRAIN_COLOUR, alpha=0.6,
+                  markersize=5, label="trial")
+        axes.plot([points[i][1] for i in front], [points[i][0] for i in front], "o-", color=BEST_COLOUR,
+                  markersize=6, linewidth=1, label="Pareto front")
+        for i in front:
+            axes.annotate(shown[i].trial_id, (points[i][1], points[i][0]), fontsize=7, xytext=(3, 3),
+                          textcoords="offset points")
+        axes.set_xlabel(label, fontsize=9)
+        axes.set_ylabel(objective, fontsize=9)
+        axes.tick_params(labelsize=8)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7)
+    return _data_uri(figure)

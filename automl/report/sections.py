@@ -206,3 +206,15 @@ def ensemble_sentence(result) -> str:
         return f"The final model is trial {result.best_trial_id}'s best epoch."
     return (f"The final model averages trials {', '.join(choice.members)} (greedy ensemble selection on "
             f"validation loss: {choice.single_loss:.4f} for the best single trial → {choice.ensemble_loss:.4f}).")
+
+
+def group_rows(diagnosis) -> dict | None:
+    """The per-group table of --group-column (None without one): metric columns, one row per group."""
+    report = getattr(diagnosis, "groups", None)
+    if report is None:
+        return None
+    names = list(dict.fromkeys(name for group in report.groups for name in group.metrics))
+    rows = [{"value": g.value, "examples": g.examples, "cells": [fmt_metric(n, g.metrics.get(n)) for n in names]}
+            for g in report.groups]
+    return {"column": report.column, "sentence": report.sentence, "names": [metric_label(n) for n in names],
+            "rows": rows}

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 
 from automl.files import write_text_atomic
 from automl.modalities import task_named
@@ -80,7 +81,7 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "task": diagnosis.task, "family": plan.family, "reason": plan.reason, "dataset": profile.name,
         "metrics": diagnosis.metrics, "baseline": diagnosis.baseline, "best_epoch": diagnosis.best_epoch,
         "gap": diagnosis.gap, "verdict": diagnosis.verdict, "verdict_reason": diagnosis.verdict_reason,
-        "baseline_note": diagnosis.baseline_note,
+        "baseline_note": diagnosis.baseline_note, "groups": diagnosis.groups,
         "simple_models": diagnosis.simple_models, "simple_verdict": diagnosis.simple_verdict,
         "fixes": diagnosis.fixes, "best_trial_id": result.best_trial_id,
         "best_hyperparameters": sections.public_hyperparameters(result.best_hyperparameters),
@@ -130,7 +131,7 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
     heatmap = plots.confusion_heatmap(diagnosis.confusion, profile.class_names)
     return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
             "stopped": sections.stopped_sentence(result, plan), "final_model": sections.ensemble_sentence(result),
-            "first_trial": getattr(result, "first_trial_note", ""),
+            "first_trial": getattr(result, "first_trial_note", ""), "groups": sections.group_rows(diagnosis),
             "search_notes": getattr(result, "search_notes", ()), "devices": getattr(result, "devices", ""),
             "search_time": sections.fmt_seconds(result.seconds),
             "curves": plots.learning_curves(best.history, diagnosis.best_epoch) if best else None,
@@ -190,7 +191,15 @@ def write_report(run: RunResult, run_dir: Path | None = None) -> ReportPaths:
     summary = build_summary(run, run_dir)
     write_text_atomic(paths.summary, json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False))
     write_text_atomic(paths.html, render_html(build_context(run, run_dir)))
+    _write_label_issues(run, run_dir)
     return paths
+
+
+def _write_label_issues(run: RunResult, run_dir: Path) -> None:
+    """RUN_DIR/label_issues.csv: every likely label error the check found (none: no file)."""
+    rows = deploy_sections.label_issue_rows(run.diagnostics, run.profile.class_names)
+    if rows:
+        write_text_atomic(run_dir / deploy_sections.LABEL_ISSUES_CSV, pd.DataFrame(rows).to_csv(index=False))
 
 
 def rewrite_report(run_dir: Path) -> ReportPaths:

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from automl.errors import ConfigError
 from automl.files import write_text_atomic
 from automl.search._compat import fail_trial_of, running_trials, serve_oracle, stop_new_trials
 
@@ -89,6 +90,9 @@ def search_with_workers(tuner, config, deadline: float | None, setup_seconds: fl
     """Runs the tuner's search on config.workers worker processes; returns when every trial is done, the
     trial cap or the deadline is reached, or no worker is left.
 
+    Raises:
+        ConfigError: The chief cannot listen on config.chief_address.
+
     Args:
         deadline: time.monotonic() by which the trials must end (None: no limit).
         setup_seconds: Building and tracing one model: no trial starts closer to the deadline than twice this.
@@ -98,7 +102,11 @@ def search_with_workers(tuner, config, deadline: float | None, setup_seconds: fl
     host, port = parse_address(config.chief_address)
     port = port or free_port(host)
     tuner.oracle.verbose = 0  # Keras Tuner's own trial printout: the progress below says it once, in our words
-    server = serve_oracle(tuner.oracle, f"{host}:{port}")
+    try:
+        server = serve_oracle(tuner.oracle, f"{host}:{port}")
+    except RuntimeError as error:
+        raise ConfigError(f"Cannot serve the search to workers on {host}:{port} ({error}). Give --chief-address an "
+                          "interface of this machine and a free port, or leave it out (127.0.0.1, a free port).") from None
     tuner.save()  # the chief's own tuner state, as Keras Tuner's chief saves before it serves
     wall_deadline = None if deadline is None else time.time() + (deadline - time.monotonic())
     write_text_atomic(run_dir / "search" / WORKERS_FILE, json.dumps(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from automl.search.label_issues import LabelCheck, check_labels
+
 # Beyond this many training cells, or columns, the simple models stop being a matter of seconds on 2
 # cores (the two on 60 rows × 3,000 columns took about 14 s).
 MAX_TABLE_CELLS = 2_000_000
@@ -48,10 +50,12 @@ class SimpleModel:
 
 @dataclass(frozen=True)
 class SimpleModels:
-    """Simple models fitted on train, scored on validation and test by metric ("accuracy" or "r2")."""
+    """Simple models fitted on train, scored on validation and test by metric ("accuracy" or "r2"), and the
+    training labels they find likely wrong (search.label_issues; classification only)."""
 
     metric: str
     models: tuple[SimpleModel, ...]
+    label_check: LabelCheck | None = None
 
     @property
     def best(self) -> SimpleModel:
@@ -205,4 +209,8 @@ def _score(candidates: dict, features: dict, labels: dict, classify: bool) -> Si
         models.append(SimpleModel(name, float(score(labels["val"], model.predict(features["val"]))),
                                   float(score(labels["test"], model.predict(features["test"]))), seconds,
                                   Fitted(model, features["test"])))
-    return SimpleModels("accuracy" if classify else "r2", tuple(models)) if models else None
+    if not models:
+        return None
+    best = max(models, key=lambda m: m.val_score)
+    check = check_labels(best.fitted.model, features["train"], labels["train"], best.seconds) if classify else None
+    return SimpleModels("accuracy" if classify else "r2", tuple(models), check)

@@ -170,6 +170,8 @@ def _rerank_balanced(tuner, ranked, val, val_labels, ratio: float):
     Balanced accuracy, not macro F1: it is the mean of per-class recalls, so it reads as accuracy with every
     class equally frequent, and always predicting one class scores exactly 1 / classes."""
     candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
+    if not candidates:
+        return ranked, "Classes are imbalanced, but no trial finished, so none was re-ranked by balanced accuracy."
     balanced = {}
     for trial in candidates:
         probabilities = tuner.load_model(tuner.oracle.get_trial(trial.trial_id)).predict(val, verbose=0)

@@ -23,8 +23,9 @@ from helpers import (EVIL_CLASS, EVIL_PATH, _classification, _export, _history, 
                      write_run_report)
 
 SECTIONS = ("Data and guardrails", "Plan", "Leaderboard", "Learning curves", "Test metrics",
-            "Confusion matrix", "Calibration", "Worst mistakes", "Verdict", "Export", "Inference latency", "Reproduce")
-CLASSIFICATION_ONLY = ("Confusion matrix", "Calibration", "Worst mistakes")
+            "Confusion matrix", "Calibration", "Worst mistakes", "Likely label errors", "Verdict", "Export",
+            "Inference latency", "Reproduce")
+CLASSIFICATION_ONLY = ("Confusion matrix", "Calibration", "Worst mistakes", "Likely label errors")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,48 @@
+"""--group-column: test metrics per group in the report and summary.json, with the largest gap flagged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl.diagnose.groups import MIN_GROUP_EXAMPLES, group_report
+from automl.errors import AutomlError
+
+
+def test_the_gap_is_measured_between_groups_large_enough_to_compare():
+    values = np.array(["A"] * 40 + ["B"] * 20 + ["C"] * 3)
+    labels = np.zeros(63, int)
+    predicted = np.r_[np.zeros(38), np.ones(2), np.zeros(10), np.ones(10), np.ones(3)].astype(int)
+    report = group_report("site", values, labels, np.eye(2)[predicted], "classification")
+    by_value = {g.value: g for g in report.groups}
+    assert by_value["A"].metrics["accuracy"] == 0.95 and by_value["B"].metrics["accuracy"] == 0.5
+    assert by_value["C"].examples == 3 < MIN_GROUP_EXAMPLES  # listed, not compared: C's 0 % is not the gap
+    assert report.gap == pytest.approx(0.45) and report.flagged
+    assert "'A'" in report.sentence and "'B'" in report.sentence and report.sentence.startswith("Warning")
+
+
+def test_regression_groups_compare_mae():
+    report = group_report("g", ["x"] * 20 + ["y"] * 20, np.zeros(40), np.r_[np.zeros(20), np.ones(20)], "regression")
+    assert report.metric == "mae" and report.gap == 1.0 and report.flagged
+
+
+def test_a_run_reports_groups_and_refuses_a_wrong_column(tmp_path, config_for):
+    from automl.pipeline import plan_run, run
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    site = np.array(["north"] * 300 + ["south"] * 100)
+    label = np.where(site == "north", np.where(x > 0, "yes", "no"), rng.choice(["yes", "no"], 400))
+    pd.DataFrame({"x": x, "site": site, "label": label}).to_csv(tmp_path / "sites.csv", index=False)
+    result = run(config_for(tmp_path / "sites.csv", group_column="site", epochs=5))
+    groups = result.diagnostics.groups
+    assert {g.value for g in groups.groups} == {"north", "south"}
+    assert sum(g.examples for g in groups.groups) == result.profile.split_sizes["test"]
+    summary = json.loads((result.report.html.parent / "summary.json").read_text())
+    assert summary["groups"]["column"] == "site" and summary["groups"]["sentence"] == groups.sentence
+    assert "Groups of site" in result.report.html.read_text()
+    with pytest.raises(AutomlError, match="no such column"):
+        plan_run(config_for(tmp_path / "sites.csv", group_column="city"))
