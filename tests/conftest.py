@@ -91,12 +91,13 @@ def people_table(rows: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def finished_table_run(tmp_path_factory):
-    """(the table's path, the run directory) of a finished run on 400 people_table rows."""
+    """(the table's path, the run directory) of a finished run on 400 people_table rows, grouped by city."""
     from automl.pipeline import run
 
     root = tmp_path_factory.mktemp("finished-table")
     people_table(400, 0).to_csv(root / "people.csv", index=False)
-    result = run(load_config(data=str(root / "people.csv"), run_dir=str(root / "run"), **SHARED_RUN))
+    result = run(load_config(data=str(root / "people.csv"), run_dir=str(root / "run"), group_column="city",
+                             **SHARED_RUN))
     return root / "people.csv", Path(result.config.run_dir)
 
 

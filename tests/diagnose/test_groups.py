@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from automl.diagnose.groups import MIN_GROUP_EXAMPLES, group_report
 from automl.errors import AutomlError
+from helpers import make_image_folder
 
 
 def test_the_gap_is_measured_between_groups_large_enough_to_compare():
@@ -29,20 +29,17 @@ def test_regression_groups_compare_mae():
     assert report.metric == "mae" and report.gap == 1.0 and report.flagged
 
 
-def test_a_run_reports_groups_and_refuses_a_wrong_column(tmp_path, config_for):
-    from automl.pipeline import plan_run, run
+def test_a_run_reports_groups_and_refuses_a_wrong_column(finished_table_run, config_for):
+    from automl.pipeline import plan_run
 
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=400)
-    site = np.array(["north"] * 300 + ["south"] * 100)
-    label = np.where(site == "north", np.where(x > 0, "yes", "no"), rng.choice(["yes", "no"], 400))
-    pd.DataFrame({"x": x, "site": site, "label": label}).to_csv(tmp_path / "sites.csv", index=False)
-    result = run(config_for(tmp_path / "sites.csv", group_column="site", epochs=5))
-    groups = result.diagnostics.groups
-    assert {g.value for g in groups.groups} == {"north", "south"}
-    assert sum(g.examples for g in groups.groups) == result.profile.split_sizes["test"]
-    summary = json.loads((result.report.html.parent / "summary.json").read_text())
-    assert summary["groups"]["column"] == "site" and summary["groups"]["sentence"] == groups.sentence
-    assert "Groups of site" in result.report.html.read_text()
+    table, run_dir = finished_table_run
+    summary = json.loads((run_dir / "summary.json").read_text())
+    groups = summary["groups"]
+    assert groups["column"] == "city" and {g["value"] for g in groups["groups"]} == {"Leeds", "York", "Hull"}
+    assert sum(g["examples"] for g in groups["groups"]) == summary["split_sizes"]["test"]
+    assert "between groups of 'city'" in groups["sentence"]
+    assert "Groups of city" in (run_dir / "report.html").read_text()
     with pytest.raises(AutomlError, match="no such column"):
-        plan_run(config_for(tmp_path / "sites.csv", group_column="city"))
+        plan_run(config_for(table, group_column="town"))
+    with pytest.raises(AutomlError, match="is for tables"):
+        plan_run(config_for(make_image_folder(run_dir.parent / "images"), group_column="city"))

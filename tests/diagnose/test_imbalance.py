@@ -57,11 +57,14 @@ def test_an_imbalanced_noise_table_is_reranked_and_called_what_it_is(tmp_path, c
     frame.to_csv(tmp_path / "noise.csv", index=False)
     run_dir = tmp_path / "run"
     assert main(["run", str(tmp_path / "noise.csv"), "-o", str(run_dir), "--max-trials", "2", "--epochs", "3",
-                 "--time-budget", "none", "--tuner", "random", "--batch-size", "16", "--no-cross-validation"]) == 0
+                 "--time-budget", "none", "--tuner", "random", "--batch-size", "16", "--no-cross-validation",
+                 "--quiet"]) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     assert "balanced_accuracy" in summary["metrics"]["test"]
     assert any("re-ranked by validation balanced accuracy" in note for note in summary["search_notes"])
     out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.strip()]  # --quiet: the summary line (and its warning)
+    assert lines[0].startswith("✓") and len(lines) <= 2 and not any(line.startswith("▶") for line in lines)
     if summary["metrics"]["test"]["accuracy"] <= summary["baseline"]["accuracy"]:
         assert "no better than always predicting the majority class" in out
         assert summary["baseline_note"] in (run_dir / "report.html").read_text()

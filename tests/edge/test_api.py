@@ -1,5 +1,5 @@
 """The Python API: automl.run with keyword settings, predict on raw inputs, the paths, a notebook summary;
-and the CLI's --quiet and --task."""
+and the CLI's --task (--quiet is tested with the imbalance run, tests/diagnose/test_imbalance.py)."""
 
 from __future__ import annotations
 
@@ -32,14 +32,6 @@ def test_run_takes_keyword_settings_and_predicts_raw_rows(table_csv, tmp_path):
 def test_unknown_settings_are_refused_with_the_nearest_key(table_csv):
     with pytest.raises(automl.ConfigError, match="Did you mean 'time_budget'"):
         automl.run(table_csv, time_budgett="2m")
-
-
-def test_quiet_prints_the_summary_line_only(table_csv, tmp_path, capsys):
-    assert main(["run", str(table_csv), "-o", str(tmp_path / "run"), "--quiet", "--max-trials", "1", "--epochs", "2",
-                 "--time-budget", "none", "--no-cross-validation", "--batch-size", "8"]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert lines[0].startswith("✓") and all(not line.startswith("▶") for line in lines)
-    assert len(lines) <= 2  # the summary, and the majority-baseline warning if it applies
 
 
 def test_task_overrides_the_guess(tmp_path, capsys):

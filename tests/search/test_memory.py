@@ -3,6 +3,8 @@ measures the resident memory of a whole 50-trial search; these check the cause i
 
 from __future__ import annotations
 
+import pytest
+
 import gc
 
 import keras
@@ -40,6 +42,7 @@ def test_every_trial_releases_its_graphs():
     assert any(isinstance(c, ReleaseTrialGraphs) for c in training_callbacks(2, None, 4))
 
 
+@pytest.mark.slow  # 15 s; benchmarks/memory_check.py measures the same over 50 trials
 def test_a_finished_trial_leaves_no_graph_alive():
     _fit_like_a_trial([ReleaseTrialGraphs()])  # warm-up: Keras and TensorFlow may cache graphs once
     keras.backend.clear_session()

@@ -67,6 +67,7 @@ def test_a_budget_shorter_than_one_epoch_is_refused(table_csv, config_for, tmp_p
         search_models(*_stages(config), config, deadline=time.monotonic())
 
 
+@pytest.mark.slow  # 19 s; the imbalance test (tests/diagnose/test_imbalance.py) runs a weighted search too
 def test_class_weights_reach_training(tmp_path, config_for, monkeypatch):
     root = make_image_folder(tmp_path / "d", per_class=40, classes=("bright",))
     make_image_folder(root, per_class=5, classes=("dark",))
