@@ -25,7 +25,15 @@ from automl.errors import AutomlError, DataError
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
 # The module each command's work is in, imported during start-up (see _interrupts_after).
 STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl.pipeline",
-          "predict": "automl.predict", "report": "automl.report", "worker": "automl.pipeline", "serve": "automl.serve"}
+          "predict": "automl.predict", "report": "automl.report", "worker": "automl.pipeline", "serve": "automl.serve",
+          "reproduce": "automl.pipeline"}
+
+
+# The flags that are RunConfig settings (by their RunConfig name).
+SETTING_FLAGS = ("target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size",
+                 "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
+                 "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision",
+                 "task", "group_column", "group_file")
 
 
 class _UsageError(Exception):
@@ -61,8 +69,10 @@ def _data_flags(parser) -> None:
                         help="what a table's target is (default: auto, announced: an integer target with more than 30 "
                              "values, or a non-integer number, is regression)")
     parser.add_argument("--group-column", metavar="COL",
-                        help="a table column whose values are groups: test metrics per group in the report and "
-                             "summary.json, with the largest gap flagged")
+                        help="a table column whose values are groups (or a column of --group-file for an image "
+                             "folder): test metrics per group in the report and summary.json, the largest gap flagged")
+    parser.add_argument("--group-file", metavar="CSV",
+                        help="for an image folder: a CSV mapping file names (column filename) to --group-column")
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")
@@ -95,7 +105,8 @@ def _data_flags(parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="automl", description="Keras AutoML: ingest, profile, select, search, diagnose, report, export.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,predict,serve,report,export,worker}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{run,plan,predict,serve,report,export,reproduce,worker}")
     run = commands.add_parser("run", help="search for a model and write a report and a SavedModel",
                               description="Search for a model on DATA within a budget; writes report.html, "
                                           "summary.json and a SavedModel to the run directory.")
@@ -137,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-name", default="automl", help="NAME in /v1/models/NAME (default automl)")
     serve.add_argument("--max-batch", type=_positive_int, default=1024, help="most instances in one request")
     serve.add_argument("--max-body-mb", type=_positive_int, default=10, help="largest request body, in MB")
+    serve.add_argument("--benchmark", action="store_true",
+                       help="instead of serving: start a server on loopback, load it with 1, 8 and 32 clients, and "
+                            "add requests/s, p50/p95/p99 latency, error rate and cold start to the report")
     report = commands.add_parser("report", help="write report.html and summary.json again from a run directory",
                                  description="Regenerate RUN_DIR/report.html and summary.json without retraining.")
     report.add_argument("run_dir", help="run directory of a finished `automl run`")
@@ -146,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="run directory of a finished `automl run`")
     export.add_argument("--format", required=True, choices=["tflite", "onnx"],
                         help="tflite: float32, float16 and dynamic-range int8; onnx: via tf2onnx, run with onnxruntime")
+    reproduce = commands.add_parser("reproduce",
+                                    help="run a finished run again: same data (checked), settings and seed",
+                                    description="Run RUN_DIR's data, settings and seed again in a new run directory "
+                                                "(after checking the data's fingerprint), and set the new test "
+                                                "metrics beside the old.")
+    reproduce.add_argument("run_dir", help="run directory of an earlier `automl run`")
+    reproduce.add_argument("--output", "-o", help="the new run directory (default RUN_DIR-reproduced-<timestamp>)")
     worker = commands.add_parser("worker", help="join the search of an `automl run --workers N` from this machine",
                                  description="Train trials for a chief started with `automl run DATA --workers N`. "
                                              "RUN_DIR must be the chief's run directory, shared with this machine "
@@ -173,9 +194,7 @@ def _config(args):
         from automl.rundir import default_run_dir
 
         output = args.output = str(default_run_dir(data))
-    overrides = {key: args.__dict__.get(key) for key in (
-        "target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size", "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
-        "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision", "task", "group_column")}
+    overrides = {key: args.__dict__.get(key) for key in SETTING_FLAGS}
     if resume and output is not None:  # the stored settings, with what is left of the budget
         from automl.config import read_preset
         from automl.rundir import resumed_config
@@ -292,13 +311,43 @@ def _report(args, console, started: float) -> int:
 
 
 def _serve(args, console, started: float) -> int:
-    from automl.rundir import refuse_if_locked
-    from automl.serve import ServeLimits, serve
+    from automl.rundir import holding_run_dir, refuse_if_locked
+    from automl.serve import ServeLimits, benchmark_into_report, serve
 
+    if args.benchmark:
+        with holding_run_dir(Path(args.run_dir), "benchmark the server of"):
+            rows = benchmark_into_report(Path(args.run_dir))
+        for row in rows:
+            console.print(f"  {row.clients:>2} client(s): {row.requests_per_s:.1f} requests/s, p50 {row.p50_ms} ms, "
+                          f"p95 {row.p95_ms} ms, p99 {row.p99_ms} ms, errors {row.error_rate:.1%}", highlight=False)
+        console.print(f"[bold green]✓[/] cold start {rows[0].cold_start_s} s; the rows are in "
+                      f"{Path(args.run_dir) / 'report.html'} (Inference latency)", highlight=False)
+        return 0
     refuse_if_locked(Path(args.run_dir), "serve")
     limits = ServeLimits(max_body_bytes=args.max_body_mb * 1024 * 1024, max_instances=args.max_batch)
     serve(Path(args.run_dir), args.host, args.port, args.model_name, limits,
           announce=lambda line: console.print(line, highlight=False))
+    return 0
+
+
+def _reproduce(args, console, started: float) -> int:
+    from automl.cli_progress import RichProgress
+    from automl.pipeline import reproduce
+
+    progress = RichProgress(console)
+    try:
+        done = reproduce(Path(args.run_dir), Path(args.output) if args.output else None, progress,
+                         command="automl " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    finally:
+        progress.close()
+    for name in sorted(set(done.before) | set(done.after)):
+        before, after = done.before.get(name), done.after.get(name)
+        same = before is not None and after is not None and abs(before - after) <= 1e-9
+        shown = (lambda v: "—" if v is None else f"{v:.6g}")
+        console.print(f"  test {name}: {shown(before)} → {shown(after)}{' (same)' if same else ''}", highlight=False)
+    side_by_side = Path(done.result.config.run_dir) / "reproduction.json"
+    console.print(f"[bold green]✓[/] reproduced {done.original} → {done.result.report.html} (figures side by side in "
+                  f"{side_by_side})", highlight=False)
     return 0
 
 
@@ -384,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     handler = {"run": _run, "plan": _plan, "predict": _predict, "report": _report, "export": _export,
-               "worker": _worker, "serve": _serve}[args.command]
+               "worker": _worker, "serve": _serve, "reproduce": _reproduce}[args.command]
     stopped = _stop_on_sigterm()
     try:
         with _interrupts_after():  # start-up: TensorFlow's and the stages' imports

@@ -76,8 +76,9 @@ class RunConfig:
         chief_address: "HOST" or "HOST:PORT" the chief serves its oracle on (default 127.0.0.1, a free port).
         task: "auto" (a table's target decides: an integer target with more than 30 values, or a non-integer
             number, is regression), or "classification" / "regression" to say so (tables only).
-        group_column: A table column whose values are groups (e.g. a demographic column): the report gives
-            the test metrics per group and flags the largest gap.
+        group_column: A table column whose values are groups (e.g. a demographic column), or a column of
+            group_file for a folder of images: the report gives the test metrics per group and flags the largest gap.
+        group_file: A CSV/TSV/Parquet file mapping the file names of an image folder to groups (--group-file).
         precision: "float32", or "mixed" for mixed precision on GPUs with Tensor Cores (automl.search.devices
             says why it is not the default); a CPU always trains in float32.
     """
@@ -115,6 +116,7 @@ class RunConfig:
     precision: str = "float32"
     task: str = "auto"
     group_column: str | None = None
+    group_file: str | None = None
 
     def __post_init__(self):
         _validate(self)
@@ -171,6 +173,10 @@ def _validate(config: RunConfig) -> None:
          f"--backbone {config.backbone}: no model.keras there. Give the run directory of a finished `automl run`."),
         (config.weights is None or Path(config.weights).is_file(),
          f"--weights {config.weights}: no such file. Give the path of a Keras no-top ImageNet weights file."),
+        (config.group_file is None or Path(config.group_file).is_file(),
+         f"--group-file {config.group_file}: no such file. Give a CSV mapping file names to groups."),
+        (config.group_file is None or config.group_column is not None,
+         "--group-file needs --group-column: the column of the file that holds the groups."),
         (config.word_vectors in (None, "none") or Path(config.word_vectors).expanduser().exists(),
          f"--word-vectors {config.word_vectors}: no such file or folder. Give a GloVe/word2vec text file, a folder "
          "holding a .npy matrix and its .parquet vocabulary, or --word-vectors none."),

@@ -14,6 +14,7 @@ from automl.diagnose import diagnose
 from automl.errors import ConfigError, DataError
 from automl.export import (PARITY_SAMPLES, SAMPLES_FILE, FormatExport, add_formats, export_model, export_simple_model,
                            load_samples, measure_run, write_drift_reference)
+from automl.files import write_text_atomic
 from automl.ingest import Dataset, load_dataset
 from automl.modalities.batching import sample_inputs
 from automl.profile import Profile, profile_dataset
@@ -24,16 +25,16 @@ from automl.rundir import (discard_if_unused, holding_run_dir, prepare_run_dir, 
 from automl.search import connect_to_chief, reset_precision, search_as_worker, search_models, size_thread_pools
 from automl.select import Plan, choose_family
 
-__all__ = ["run", "plan_run", "export_more", "work_for_chief", "RunResult"]
+__all__ = ["run", "plan_run", "export_more", "work_for_chief", "reproduce", "Reproduction", "RunResult"]
 
 
 def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
     """Ingest, profile and select only (what `automl plan` shows)."""
     keras.utils.set_random_seed(config.seed)  # the one place the global RNG is touched
     dataset = load_dataset(config)
-    if config.group_column is not None and getattr(dataset.table, "group_column", None) is None:
-        raise ConfigError(f"--group-column {config.group_column!r} is for tables (a column of the table); "
-                          f"{config.data} was read as {dataset.modality} data. Leave --group-column out.")
+    if config.group_column is not None and dataset.groups is None:
+        raise ConfigError(f"--group-column {config.group_column!r} is for tables and image folders (with "
+                          f"--group-file); {config.data} was read as {dataset.modality} data. Leave it out.")
     profile = profile_dataset(dataset)
     return dataset, profile, choose_family(profile, config)
 
@@ -59,6 +60,47 @@ def run(config: RunConfig, progress=None, command: str = "", started: float | No
         release_run_dir(config.run_dir)
         reset_precision()  # a GPU search may have set mixed precision: the caller's process gets float32 back
     return dataclasses.replace(result, seconds=time.monotonic() - start)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reproduction:
+    """A run done again: the new run, and the original's and the new test metrics side by side."""
+
+    original: Path
+    result: RunResult
+    before: dict
+    after: dict
+
+
+def reproduce(run_dir: Path, output: Path | None = None, progress=None, command: str = "") -> Reproduction:
+    """`automl reproduce RUN_DIR`: the same data, settings and seed as RUN_DIR's run (its run.json), in a new run
+    directory, after checking that the data is the same (its fingerprint); the original is left untouched.
+
+    Raises:
+        DataError: RUN_DIR has no record of its settings, or the data changed since.
+    """
+    run_dir = Path(run_dir)
+    original = recorded_config(run_dir)
+    record = json.loads((run_dir / "run.json").read_text())
+    target = Path(output) if output else Path(f"{run_dir.as_posix().rstrip('/')}-reproduced-{time.strftime('%Y%m%d-%H%M%S')}")
+    config = dataclasses.replace(original, run_dir=str(target), resume=False, overwrite=False)
+    fingerprint = load_dataset(dataclasses.replace(config, run_dir=None)).fingerprint  # nothing written in target
+    if fingerprint != record.get("fingerprint"):
+        raise DataError(f"The data changed since the run in '{run_dir}' (fingerprint {record.get('fingerprint')} → "
+                        f"{fingerprint}), so its results cannot be reproduced. Restore the data, or start a new run.")
+    before = _test_metrics(run_dir)
+    result = run(config, progress, command=command)
+    after = result.diagnostics.metrics["test"]
+    write_text_atomic(target / "reproduction.json", json.dumps(
+        {"original": str(run_dir), "fingerprint": fingerprint, "before": before, "after": after}, indent=1))
+    return Reproduction(run_dir, result, before, after)
+
+
+def _test_metrics(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())["metrics"]["test"]
+    except (OSError, ValueError, KeyError):  # a run stopped before its report: nothing to compare with
+        return {}
 
 
 def work_for_chief(run_dir: Path, chief: str, worker_id: str | None = None) -> int:

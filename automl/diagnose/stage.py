@@ -48,9 +48,9 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
     outputs = predict_splits(search.model, dataset, profile, batch_size)
     best_epoch = best_epoch_of(search.best_trial.history, search.objective)
     diagnosis = JUDGES[profile.task](dataset, profile, outputs, best_epoch)
-    column = getattr(dataset.table, "group_column", None) if dataset.table is not None else None
-    if column is not None and profile.task in ("classification", "regression"):
-        groups = group_report(column, dataset.table.test[column], dataset.test.labels, outputs["test"], profile.task)
+    facts = getattr(dataset, "groups", None)
+    if facts is not None and profile.task in ("classification", "regression"):
+        groups = group_report(facts.column, facts.test_values, dataset.test.labels, outputs["test"], profile.task)
         diagnosis = dataclasses.replace(diagnosis, groups=groups)
     if getattr(search, "cross_validation", None) is not None:
         folds = search.cross_validation

@@ -41,11 +41,27 @@ class TrialCost:
 
 
 @dataclass(frozen=True)
+class ServingLoad:
+    """One concurrency level of `automl serve --benchmark` (automl.serve.load): HTTP requests of one instance
+    each from `clients` keep-alive connections over loopback, and the server process's cold start."""
+
+    clients: int
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    error_rate: float
+    cold_start_s: float
+
+
+@dataclass(frozen=True)
 class Measurements:
     latency: Latency | None = None
     trial_costs: tuple[TrialCost, ...] = ()
     formats: tuple[FormatExport, ...] = ()
     seconds: float = 0.0
+    serving: tuple[ServingLoad, ...] = ()
 
 
 def serve_caller(model_dir: Path, modality):

@@ -65,6 +65,14 @@ class TextFacts:
 
 
 @dataclass(frozen=True)
+class GroupFacts:
+    """--group-column: its name and the group of every test example, in test split order."""
+
+    column: str
+    test_values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TableFacts:
     """The raw feature frames of the splits (target removed), for column profiling."""
 
@@ -72,7 +80,6 @@ class TableFacts:
     val: pd.DataFrame
     test: pd.DataFrame
     keys: dict[str, str]  # column name -> identifier-safe model input key
-    group_column: str | None = None  # --group-column: metrics per value of this column on test
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class Dataset:
     skipped: tuple[SkippedFile, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     validation_given: bool = False  # the user gave the validation split (else it was carved from train)
+    groups: GroupFacts | None = None  # --group-column: the test examples' groups
 
     def splits(self) -> dict[str, Split]:
         return {"train": self.train, "val": self.val, "test": self.test}

@@ -18,6 +18,7 @@ from PIL import Image
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of
+from automl.ingest.groups import groups_for_files
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.walk import DataFolder, outside_hint
 
@@ -192,7 +193,7 @@ def load_image_folder(root: Path, config) -> Dataset:
         train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, how),
         fingerprint=fingerprint_of(splits), images=ImageFacts(heights, widths, modes, (height, width, channels)),
-        skipped=tuple(skipped),
+        skipped=tuple(skipped), groups=groups_for_files([good[i][1] for i in index_of["test"][0]], root, config),
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import tensorflow as tf
 
 from automl.errors import DataError
-from automl.ingest.dataset import Dataset, Split, TableFacts, fingerprint_of
+from automl.ingest.dataset import Dataset, GroupFacts, Split, TableFacts, fingerprint_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.series import series_from_table
 from automl.ingest.text import text_encoding, text_from_table
@@ -270,16 +270,16 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         class_names=tuple(class_names), train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, how),
         fingerprint=fingerprint_of(splits), target=str(target),
-        table=TableFacts(*(parts[split][0] for split in ("train", "val", "test")), keys=keys,
-                         group_column=_group_column(config, whole, target, where)),
+        table=TableFacts(*(parts[split][0] for split in ("train", "val", "test")), keys=keys),
+        groups=_groups(config, whole, parts["test"][0], target, where),
         notes=tuple(notes), validation_given={"train", "val", "test"} <= set(frames),
     )
     # A table with a text column is text data; one whose rows are series (t0..tN) is series data.
     return text_from_table(dataset, config) or series_from_table(dataset, config) or dataset
 
 
-def _group_column(config, whole: pd.DataFrame, target, where: str) -> str | None:
-    """--group-column, checked: a column of the table other than the target."""
+def _groups(config, whole: pd.DataFrame, test: pd.DataFrame, target, where: str) -> GroupFacts | None:
+    """--group-column, checked (a column of the table other than the target), with the test rows' values."""
     column = getattr(config, "group_column", None)
     if column is None:
         return None
@@ -287,7 +287,7 @@ def _group_column(config, whole: pd.DataFrame, target, where: str) -> str | None
         raise DataError(f"--group-column {column!r}: {where} has no such column"
                         f"{' other than the target' if column == str(target) else ''}. Its columns are: "
                         f"{', '.join(map(str, list(whole.columns)[:20]))}.")
-    return column
+    return GroupFacts(column, tuple(test[column].astype("string").fillna("(missing)")))
 
 
 def _repeated_names_note(repeated: dict[str, tuple[str, ...]], target, where: str) -> list[str]:

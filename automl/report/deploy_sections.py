@@ -148,7 +148,8 @@ def deployment_context(result, diagnosis, measurements, run_dir, relative) -> di
             "label_issues": list(getattr(diagnosis, "label_issues", ())),
             "label_check": label_check_sentence(diagnosis),
             "latency": latency_rows(measurements.latency if measurements else None),
-            "measured": measurements is not None}
+            "measured": measurements is not None,
+            "serving": list(getattr(measurements, "serving", ()) if measurements else ())}
 
 
 def summary_extras(result, diagnosis, measurements) -> dict:
@@ -160,4 +161,5 @@ def summary_extras(result, diagnosis, measurements) -> dict:
             "trial_costs": measurements.trial_costs if measurements else (),
             "formats": measurements.formats if measurements else (), "gallery": gallery,
             "label_check": label_check_sentence(diagnosis),
-            "measure_seconds": measurements.seconds if measurements else None}
+            "measure_seconds": measurements.seconds if measurements else None,
+            "serving": getattr(measurements, "serving", ()) if measurements else ()}

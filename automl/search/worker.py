@@ -1,8 +1,8 @@
 """Search stage across processes: the worker's side (`automl worker --chief HOST:PORT RUN_DIR`).
 
-A worker (automl.pipeline.work_for_chief) rebuilds what the chief built from the run's own record (RUN_DIR/run.json: the data and the
-settings, so the same seeded split, profile and plan), then runs Keras Tuner's search as a client of the
-chief's oracle: it asks for a trial, trains it with the same callbacks a single-process search uses,
+A worker (automl.pipeline.work_for_chief) rebuilds what the chief built from the run's own record
+(RUN_DIR/run.json: the data and the settings, so the same seeded split, profile and plan), then runs Keras
+Tuner's search as a client of the chief's oracle: it asks for a trial, trains it with the same callbacks a single-process search uses,
 reports it, and asks again until the oracle says stop. Its trial log (times and per-epoch histories) is
 RUN_DIR/trial_log.WORKER.json, which the chief merges; its tf.data cache is its own.
 

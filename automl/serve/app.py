@@ -30,7 +30,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from automl.errors import DataError
-from automl.modalities import modality_of
+from automl.export import load_samples
+from automl.modalities import Modality, modality_of
 from automl.modalities.drift import warning_line
 from automl.predict import drift_report, load_run_model, prediction_columns
 
@@ -46,14 +47,19 @@ class ServeLimits:
 
 
 class ServedModel:
-    """A run's SavedModel, its metadata and modality, loaded once; predict() takes request instances."""
+    """A run's SavedModel, its metadata and modality, loaded once and called once (so the first client does not
+    pay for the first call); predict_with_drift() takes request instances."""
 
     def __init__(self, run_dir: Path, name: str):
         started = time.perf_counter()
         self.model, self.meta = load_run_model(Path(run_dir))
         self.modality = modality_of(self.meta)
         self.name, self.run_dir = name, Path(run_dir)
-        # The first call traces the serving function: paid here, not by the first client.
+        try:  # one of the held-out samples the run kept; a run without them is served all the same
+            samples = load_samples(Path(run_dir))
+            self.model.serve(self.modality.to_serving_input(samples))
+        except Exception as error:  # noqa: BLE001 - a warm-up that fails costs only the first client's time
+            LOG.info("No warm-up call (%s)", error)
         self.cold_start_seconds = time.perf_counter() - started
 
     def predict_with_drift(self, instances: list) -> tuple[list, dict | None]:
@@ -86,7 +92,7 @@ def load_served_model(run_dir: Path, name: str = "automl") -> ServedModel:
             `automl predict` on a table, not per instance).
     """
     served = ServedModel(run_dir, name)
-    if served.modality.serve_inputs.__qualname__.startswith("Modality."):
+    if type(served.modality).serve_inputs is Modality.serve_inputs:
         raise DataError(f"The {served.meta['modality']} model in '{run_dir}' reads a whole table, not instances, so it "
                         "is not served over HTTP. Use `automl predict RUN_DIR TABLE`.")
     return served

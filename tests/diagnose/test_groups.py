@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from automl.diagnose.groups import MIN_GROUP_EXAMPLES, group_report
@@ -41,5 +42,19 @@ def test_a_run_reports_groups_and_refuses_a_wrong_column(finished_table_run, con
     assert "Groups of city" in (run_dir / "report.html").read_text()
     with pytest.raises(AutomlError, match="no such column"):
         plan_run(config_for(table, group_column="town"))
-    with pytest.raises(AutomlError, match="is for tables"):
+    with pytest.raises(AutomlError, match="needs --group-file"):
         plan_run(config_for(make_image_folder(run_dir.parent / "images"), group_column="city"))
+
+
+def test_an_image_folder_takes_its_groups_from_a_group_file(tmp_path, config_for):
+    from automl.ingest import load_dataset
+
+    data = make_image_folder(tmp_path / "images", per_class=10)
+    files = sorted(p.relative_to(data).as_posix() for p in data.rglob("*.png"))
+    mapping = pd.DataFrame({"filename": files, "camera": ["old" if i % 2 else "new" for i in range(len(files))]})
+    mapping.to_csv(tmp_path / "cameras.csv", index=False)
+    dataset = load_dataset(config_for(data, group_column="camera", group_file=str(tmp_path / "cameras.csv")))
+    assert dataset.groups.column == "camera" and len(dataset.groups.test_values) == dataset.test.size
+    assert set(dataset.groups.test_values) <= {"old", "new"}
+    with pytest.raises(AutomlError, match="no column 'site'"):
+        load_dataset(config_for(data, group_column="site", group_file=str(tmp_path / "cameras.csv")))

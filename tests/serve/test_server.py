@@ -164,3 +164,18 @@ def test_table_rows_columns_and_limits(table_server):
 def test_a_run_directory_without_a_model_is_refused_before_serving(tmp_path):
     with pytest.raises(DataError, match="no exported model"):
         load_served_model(tmp_path)
+
+
+def test_serve_benchmark_adds_its_rows_to_the_report(finished_table_run, tmp_path):
+    import shutil
+
+    from automl.serve import benchmark_into_report
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_table_run[1], run_dir)  # the shared run stays as it was
+    rows = benchmark_into_report(run_dir, concurrency=(1, 4), total=20)
+    assert [row.clients for row in rows] == [1, 4] and all(row.error_rate == 0 for row in rows)
+    assert all(row.requests_per_s > 0 and row.p50_ms <= row.p99_ms for row in rows) and rows[0].cold_start_s > 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [row["clients"] for row in summary["serving"]] == [1, 4]
+    assert "automl serve --benchmark" in (run_dir / "report.html").read_text()
