@@ -152,6 +152,12 @@ def test_table_rows_columns_and_limits(table_server):
     assert all(abs(sum(p["probabilities"]) - 1) < 1e-5 for p in body["predictions"])
     columnar = {"inputs": {column: [row[column] for row in rows] for column in rows[0]}}
     assert server.request("/v1/models/automl:predict", columnar)[1] == body
+    from automl.predict import predict_frame  # the same rows read from a file, as `automl predict` reads them
+
+    frame.drop(columns="label").head(3).to_csv(run_dir.parent / "three.csv", index=False)
+    from_file, _ = predict_frame(run_dir, run_dir.parent / "three.csv")
+    np.testing.assert_allclose([p["probabilities"] for p in body["predictions"]],
+                               from_file[[c for c in from_file.columns if c.startswith("probability_")]], atol=1e-6)
     status, answer = server.request("/v1/models/automl:predict", {"instances": [{"age": 30.0}]})
     assert status == 400 and "'income'" in answer["error"]
     status, answer = server.request("/v1/models/automl:predict", {"instances": rows * 2})  # 6 > --max-batch 5
