@@ -105,6 +105,7 @@ def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(tmp_path, capsys, monk
     assert signal.getsignal(signal.SIGTERM) == before  # the CLI leaves no handler behind
 
 
+@pytest.mark.slow  # 37 s; resuming mid-trial and after Ctrl-C stay in the default suite
 def test_kill_9_mid_search_then_resume_loses_no_finished_trial(tmp_path):
     data, run_dir = _table(tmp_path), tmp_path / "run"
     first = _start([str(data), "--output", str(run_dir), *RUN_FLAGS])

@@ -17,11 +17,15 @@ def _stages(config):
     return choose_family(profile, config), dataset, profile
 
 
-# Hyperband and Bayesian optimisation against Keras Tuner itself: tests/search/test_compat.py
+# End to end with the random tuner; Hyperband and Bayesian optimisation against Keras Tuner itself:
+# tests/search/test_compat.py checks all three oracles without training (the slow marks run the other two
+# here too: `-m slow`).
 @pytest.mark.parametrize("tuner", ["random", pytest.param("hyperband", marks=pytest.mark.slow),
                                    pytest.param("bayesian", marks=pytest.mark.slow)])
-def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv, config_for, tuner, tmp_path):
-    config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)
+def test_each_tuner_respects_max_trials_starts_at_the_defaults_and_keeps_state(table_csv, config_for, tuner,
+                                                                                tmp_path):
+    """Every tuner's oracle picks its first trial through populate_space (automl.search._compat)."""
+    config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)  # Hyperband: 2 epochs, 2 first trials
     (tmp_path / "run").mkdir()
     result = search_models(*_stages(config), config)
     assert len(result.trials) == 2 and result.stopped_because == "max_trials"
@@ -30,17 +34,6 @@ def test_each_tuner_respects_max_trials_and_keeps_state_in_the_run_dir(table_csv
     best = result.best_trial
     assert best.params > 0 and best.seconds > 0 and best.history["val_accuracy"]
     assert not any(key.startswith("tuner/") for key in best.hyperparameters)
-
-
-# End to end with the random tuner; tests/search/test_compat.py checks all three oracles without training
-# (the slow marks run the other two here too: `-m slow`).
-@pytest.mark.parametrize("tuner", ["random", pytest.param("hyperband", marks=pytest.mark.slow),
-                                   pytest.param("bayesian", marks=pytest.mark.slow)])
-def test_the_first_trial_uses_the_family_defaults(table_csv, config_for, tuner, tmp_path):
-    """Every tuner's oracle picks its first trial through populate_space (automl.search._compat)."""
-    config = config_for(table_csv, tuner=tuner, max_trials=2, epochs=2)  # Hyperband: 2 epochs, 2 first trials
-    (tmp_path / "run").mkdir()
-    result = search_models(*_stages(config), config)
     defaults = {"units": 128, "layers": 2, "dropout": 0.2, "learning_rate": 1e-3}
     assert [t.trial_id for t in result.trials] == ["0", "1"]
     assert result.trials[0].hyperparameters == defaults
