@@ -174,6 +174,7 @@ def _export_other_families(run_dir, tmp_path, windows) -> dict:
     return expected
 
 
+@pytest.mark.slow  # 40 s in CI; keeps the default suite under 12 minutes (run with -m slow)
 def test_run_end_to_end_and_every_family_reloads_in_a_fresh_process(series_csv, tmp_path, capsys):
     """One CLI run (report, summary.json, SavedModel), then the SavedModels of all four series families
     forecast the same in a fresh process that imports only TensorFlow. Training the other two families

@@ -26,6 +26,7 @@ def _stages(config):
 
 
 @pytest.mark.cross_validation
+@pytest.mark.slow  # 43 s in CI; the refit and no-time paths stay in the default suite (run with -m slow)
 def test_a_small_validation_split_is_cross_validated_refit_and_reported(table_csv, tmp_path, capsys):
     """One run (the slow part) checks the search, the plan, summary.json, the report and the console: the
     top trials re-ranked on k folds of train + validation, the best mean refit on both, the simple models
