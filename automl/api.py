@@ -67,6 +67,7 @@ class Run:
 
     def __init__(self, result):
         self.result = result
+        self._loaded = None  # the SavedModel and its metadata, loaded by the first predict()
 
     @property
     def run_dir(self) -> Path:
@@ -93,17 +94,18 @@ class Run:
         Raises:
             DataError: The inputs are not something this run's model reads.
         """
-        from automl.predict import predict_frame, predict_instances
+        from automl.predict import load_run_model, predict_frame, predict_instances
 
         with quiet_libraries():
+            self._loaded = self._loaded or load_run_model(self.run_dir)
             if isinstance(inputs, (str, os.PathLike)):
-                return predict_frame(self.run_dir, Path(inputs))[0]
+                return predict_frame(*self._loaded, Path(inputs))[0]
             if isinstance(inputs, pd.DataFrame):
                 frame, instances = inputs.copy(), inputs.to_dict("records")
             else:
                 instances = list(inputs)
                 frame = pd.DataFrame(index=range(len(instances)))
-            predictions = pd.DataFrame(predict_instances(self.run_dir, instances), index=frame.index)
+            predictions = predict_instances(*self._loaded, instances).set_index(frame.index)
             return pd.concat([frame, predictions], axis=1)
 
     def __repr__(self) -> str:

@@ -20,8 +20,8 @@ from automl.modalities.batching import sample_inputs
 from automl.profile import Profile, profile_dataset
 from automl.progress import NullProgress
 from automl.report import RunResult, load_state, write_report
-from automl.rundir import (discard_if_unused, holding_run_dir, prepare_run_dir, record_run, recorded_config,
-                           release_run_dir)
+from automl.rundir import (discard_if_unused, holding_run_dir, prepare_run_dir, read_record, record_run,
+                           recorded_config, release_run_dir)
 from automl.search import connect_to_chief, reset_precision, search_as_worker, search_models, size_thread_pools
 from automl.select import Plan, choose_family
 
@@ -80,9 +80,10 @@ def reproduce(run_dir: Path, output: Path | None = None, progress=None, command:
         DataError: RUN_DIR has no record of its settings, or the data changed since.
     """
     run_dir = Path(run_dir)
-    original = recorded_config(run_dir)
-    record = json.loads((run_dir / "run.json").read_text())
-    target = Path(output) if output else Path(f"{run_dir.as_posix().rstrip('/')}-reproduced-{time.strftime('%Y%m%d-%H%M%S')}")
+    original = recorded_config(run_dir)  # refuses a missing or unreadable record
+    record = read_record(run_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = Path(output) if output else Path(f"{run_dir.as_posix().rstrip('/')}-reproduced-{stamp}")
     config = dataclasses.replace(original, run_dir=str(target), resume=False, overwrite=False)
     fingerprint = load_dataset(dataclasses.replace(config, run_dir=None)).fingerprint  # nothing written in target
     if fingerprint != record.get("fingerprint"):

@@ -428,7 +428,6 @@ def resumed_config(run_dir: Path, data: str, given: dict):
     return RunConfig(**{**stored, **free, **fixed, "time_budget": budget}), note
 
 
-
 def recorded_config(run_dir: Path):
     """The RunConfig a run in run_dir was started with (run.json), as a worker that joins its search needs it.
 

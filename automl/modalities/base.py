@@ -83,3 +83,12 @@ class Modality:
     def predict_table(self, model, meta: dict, source: Path, output: Path) -> tuple[Path, int] | None:
         """A whole-table prediction written directly (forecasts), or None to predict example by example."""
         return None
+
+
+JSON_NAMES = {"dict": "object", "list": "array", "str": "string", "int": "number", "float": "number",
+              "bool": "boolean", "NoneType": "null"}
+
+
+def json_kind(value) -> str:
+    """What a JSON value in a request is, in JSON's words ("a JSON object"), for serving's error messages."""
+    return f"a JSON {JSON_NAMES.get(type(value).__name__, type(value).__name__)}"

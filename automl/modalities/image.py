@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest import DataFolder, decode_bytes, decode_file, fit_pixels, is_image_file
-from automl.modalities.base import PREDICT_BATCH, Modality
+from automl.modalities.base import PREDICT_BATCH, Modality, json_kind
 from automl.modalities.thumbnails import thumbnail
 
 
@@ -62,7 +62,7 @@ class ImageModality(Modality):
             encoded = instance.get("b64") if isinstance(instance, dict) else None
             if not isinstance(encoded, str):
                 raise DataError(f"instances[{index}] must be {{\"b64\": \"<base64 of an image file>\"}} or "
-                                f"pixels as nested lists; got {_kind(instance)}.")
+                                f"pixels as nested lists; got {json_kind(instance)}.")
             try:
                 data = base64.b64decode(encoded, validate=True)
                 images.append(decode_bytes(data, info["height"], info["width"], info["channels"]))
@@ -88,10 +88,6 @@ def _rgb(pixels: list, index: int):
         raise DataError(f"instances[{index}] has pixel values outside 0-255.")
     array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array[..., :3]
     return tf.constant(array.round().astype(np.uint8))
-
-
-def _kind(value) -> str:
-    return f"a JSON {type(value).__name__.replace('dict', 'object').replace('list', 'array').replace('str', 'string')}"
 
 
 def _image_batches(paths, info, skipped: list):

@@ -38,7 +38,6 @@ class SeriesModality(Modality):
         batches = (tf.constant(values[start:start + PREDICT_BATCH]) for start in range(0, len(values), PREDICT_BATCH))
         return batches, frame
 
-
     def drift_features(self, batch, meta: dict) -> dict[str, dict]:
         """Each series' length (steps with a value), level (mean) and scale (spread)."""
         values = np.asarray(batch, dtype=np.float64)

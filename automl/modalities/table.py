@@ -57,7 +57,6 @@ class TableModality(Modality):
         frame = read_table(source)
         return _table_batches(frame, meta["columns"]), frame.copy()
 
-
     def drift_features(self, batch, meta: dict) -> dict[str, dict]:
         """Each column: its numbers, or its values as categories."""
         features = {}

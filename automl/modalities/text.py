@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest import DataFolder, decode_text, is_table_file, is_text_file, read_table
-from automl.modalities.base import PREDICT_BATCH, Modality
+from automl.modalities.base import PREDICT_BATCH, Modality, json_kind
 from automl.modalities.thumbnails import snippet
 
 WORD = re.compile(r"\w+")  # words for the drift check's vocabulary
@@ -33,7 +33,6 @@ class TextModality(Modality):
                    for start in range(0, len(texts), PREDICT_BATCH))
         return batches, frame
 
-
     def drift_features(self, batch, meta: dict) -> dict[str, dict]:
         """Each text's length in words, and its words (for the share the training texts never had)."""
         texts = [t.decode("utf-8", "replace") for t in batch.numpy().reshape(-1)]
@@ -48,7 +47,7 @@ class TextModality(Modality):
             text = instance.get("text") if isinstance(instance, dict) else instance
             if not isinstance(text, str):
                 raise DataError(f"instances[{index}] must be a string (or {{\"text\": \"...\"}}); got "
-                                f"{type(instance).__name__}.")
+                                f"{json_kind(instance)}.")
             texts.append(text)
         return [tf.constant(texts[start:start + PREDICT_BATCH], tf.string)
                 for start in range(0, len(texts), PREDICT_BATCH)]

@@ -30,11 +30,12 @@ def _damaged(run_dir: Path, what: str, reason: str) -> DataError:
                      "not rebuild model/.")
 
 
-def load_run_model(run_dir: Path):
-    """A finished run's SavedModel and its metadata.json (what `automl predict` and `automl serve` use).
+def load_run_metadata(run_dir: Path) -> dict:
+    """A finished run's model/metadata.json, with its drift reference under "drift_reference" (None for runs
+    exported before drift references existed).
 
     Raises:
-        DataError: run_dir has no exported model, or it is damaged.
+        DataError: run_dir has no exported model, or its metadata is damaged.
     """
     meta_path = run_dir / "model" / "metadata.json"
     if not meta_path.exists():
@@ -47,6 +48,20 @@ def load_run_model(run_dir: Path):
     missing = [key for key in REQUIRED_METADATA if not isinstance(meta, dict) or key not in meta]
     if missing:
         raise _damaged(run_dir, "model/metadata.json lacks " + ", ".join(missing), "it was cut short or edited")
+    try:  # the training inputs' features, for the drift check
+        meta["drift_reference"] = json.loads((run_dir / "model" / DRIFT_REFERENCE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta["drift_reference"] = None
+    return meta
+
+
+def load_run_model(run_dir: Path):
+    """A finished run's SavedModel and its metadata (what `automl predict` and `automl serve` use).
+
+    Raises:
+        DataError: run_dir has no exported model, or it is damaged.
+    """
+    meta = load_run_metadata(run_dir)
     try:
         model = tf.saved_model.load(str(run_dir / "model"))
     except Exception as error:  # a truncated saved_model.pb, missing variables, …: TensorFlow's many kinds
@@ -54,10 +69,6 @@ def load_run_model(run_dir: Path):
         raise _damaged(run_dir, "the SavedModel in model/ cannot be loaded", reason) from None
     if not hasattr(model, "serve"):
         raise _damaged(run_dir, "the SavedModel in model/ has no `serve` endpoint", "not one automl wrote")
-    try:  # the training inputs' features, for the drift check (runs exported before it have none)
-        meta["drift_reference"] = json.loads((run_dir / "model" / DRIFT_REFERENCE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta["drift_reference"] = None
     return model, meta
 
 
@@ -117,15 +128,15 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
     return output, len(frame), notes
 
 
-def predict_frame(run_dir: Path, source: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Predicts every example in source (as `automl predict` reads it) → (the rows with their predictions,
-    notes for the user), without writing anything (the Python API's predict on a path).
+def predict_frame(model, meta: dict, source: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Predicts every example in source (as `automl predict` reads it) with a run's loaded model and metadata
+    (load_run_model) → (the rows with their predictions, notes for the user), without writing anything (the
+    Python API's predict on a path).
 
     Raises:
-        DataError: No finished run in run_dir, source is not something its model reads, or the run is a
-            forecast (`automl predict` writes those).
+        DataError: source is not something the model reads, or the run is a forecast (`automl predict` writes
+            those).
     """
-    model, meta = load_run_model(Path(run_dir))
     modality = modality_of(meta)
     if not Path(source).exists():
         raise DataError(f"No such file or folder: '{source}'. Give {modality.accepts}.")
@@ -135,17 +146,15 @@ def predict_frame(run_dir: Path, source: Path) -> tuple[pd.DataFrame, list[str]]
     return _predicted_frame(model, meta, modality, Path(source))
 
 
-def predict_instances(run_dir: Path, instances: list) -> list[dict]:
+def predict_instances(model, meta: dict, instances: list) -> pd.DataFrame:
     """Predictions for raw instances as the server takes them (modality.serve_inputs: images as pixels or
-    {"b64": ...}, texts, table rows as dicts, series as lists), one dict of columns each.
+    {"b64": ...}, texts, table rows as dicts, series as lists) with a run's loaded model, one row each.
 
     Raises:
         DataError: An instance is not something this run's model reads.
     """
-    model, meta = load_run_model(Path(run_dir))
     batches = modality_of(meta).serve_inputs(instances, meta)
-    columns = prediction_columns(meta, [model.serve(batch) for batch in batches])
-    return pd.DataFrame(columns).to_dict("records")
+    return pd.DataFrame(prediction_columns(meta, [model.serve(batch) for batch in batches]))
 
 
 def prediction_columns(meta: dict, outputs: list) -> dict[str, np.ndarray | list]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from automl.errors import ConfigError
 from automl.files import write_text_atomic
-from automl.search._compat import fail_trial_of, running_trials, serve_oracle, stop_new_trials
+from automl.search._compat import all_trials, fail_trial_of, running_trials, serve_oracle, stop_new_trials
 
 WORKERS_FILE = "workers.json"  # RUN_DIR/search/workers.json: where the chief listens, and the deadline
 DEFAULT_HOST = "127.0.0.1"
@@ -197,8 +197,6 @@ class _TrialProgress:
         self.ended: set[str] = set()
 
     def poll(self) -> None:
-        from automl.search._compat import all_trials
-
         trials = all_trials(self.tuner)
         for number, (trial_id, trial) in enumerate(sorted(trials.items()), start=1):
             if trial_id not in self.started and trial.status == "RUNNING":

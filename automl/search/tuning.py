@@ -91,8 +91,9 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     ranked = rank_trials(trials, objective)
     if not ranked:
         raise RuntimeError("The search finished no trial; see the tuner log in " + str(run_dir / "search"))
+    trial_models = _TrialModels(tuner, val)
     if _ranks_by_balanced_accuracy(plan, profile, dataset) and not cross_validating:
-        ranked, note = _rerank_balanced(tuner, ranked, val, dataset.val.labels, profile.imbalance_ratio)
+        ranked, note = _rerank_balanced(trial_models, ranked, dataset.val.labels, profile.imbalance_ratio)
         notes = [*notes, note]
     refit = _cross_validated(tuner, ranked, dataset, profile, config, search_deadline, setup, epoch_estimate) \
         if cross_validating else None
@@ -101,7 +102,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         best = tuner.oracle.get_trial(cross_validation.chosen)
     else:
         cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
-        model, ensemble = _final_model(tuner, ranked, val, dataset.val.labels, plan.task,
+        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task,
                                        _affordable_members(deadline, evaluation, inputs))
     stopped = ("time_budget" if fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
@@ -165,7 +166,7 @@ def _ranks_by_balanced_accuracy(plan, profile, dataset) -> bool:
             and 0 < dataset.val.size <= RERANK_MAX_VALIDATION)
 
 
-def _rerank_balanced(tuner, ranked, val, val_labels, ratio: float):
+def _rerank_balanced(trial_models: _TrialModels, ranked, val_labels, ratio: float):
     """The top finished trials re-ranked by validation balanced accuracy, and a sentence for the report.
     Balanced accuracy, not macro F1: it is the mean of per-class recalls, so it reads as accuracy with every
     class equally frequent, and always predicting one class scores exactly 1 / classes."""
@@ -174,8 +175,7 @@ def _rerank_balanced(tuner, ranked, val, val_labels, ratio: float):
         return ranked, "Classes are imbalanced, but no trial finished, so none was re-ranked by balanced accuracy."
     balanced = {}
     for trial in candidates:
-        probabilities = tuner.load_model(tuner.oracle.get_trial(trial.trial_id)).predict(val, verbose=0)
-        balanced[trial.trial_id] = balanced_accuracy(val_labels, probabilities.argmax(axis=1))
+        balanced[trial.trial_id] = balanced_accuracy(val_labels, trial_models.outputs(trial.trial_id).argmax(axis=1))
     reranked = rerank_by_balanced_accuracy(ranked, balanced)
     first, was = reranked[0].trial_id, ranked[0].trial_id
     change = (f"trial {first} (balanced accuracy {balanced[first]:.1%}) comes first instead of trial {was} "
@@ -199,16 +199,32 @@ def _affordable_members(run_deadline: float | None, evaluation_seconds: float, i
     return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(member, 1e-3))))
 
 
-def _final_model(tuner, ranked, val, val_labels, task: str, max_members: int):
+class _TrialModels:
+    """The trials' saved models and their validation outputs, each loaded and predicted once (the re-ranking by
+    balanced accuracy and the ensemble choice look at the same top trials)."""
+
+    def __init__(self, tuner, val):
+        self.tuner, self.val, self._models, self._outputs = tuner, val, {}, {}
+
+    def model(self, trial_id: str):
+        if trial_id not in self._models:
+            self._models[trial_id] = self.tuner.load_model(self.tuner.oracle.get_trial(trial_id))
+        return self._models[trial_id]
+
+    def outputs(self, trial_id: str):
+        if trial_id not in self._outputs:
+            self._outputs[trial_id] = self.model(trial_id).predict(self.val, verbose=0)
+        return self._outputs[trial_id]
+
+
+def _final_model(trial_models: _TrialModels, ranked, val_labels, task: str, max_members: int):
     """The best trial's model, or the average of the best trials when that lowers validation loss."""
     candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
-    best = tuner.load_model(tuner.oracle.get_trial(ranked[0].trial_id))
+    best = trial_models.model(ranked[0].trial_id)
     if max_members < 2 or len(candidates) < 2 or candidates[0].trial_id != ranked[0].trial_id:
         return best, None
-    models = {ranked[0].trial_id: best}
-    models.update({t.trial_id: tuner.load_model(tuner.oracle.get_trial(t.trial_id)) for t in candidates[1:]})
-    outputs = {trial_id: model.predict(val, verbose=0) for trial_id, model in models.items()}
+    outputs = {t.trial_id: trial_models.outputs(t.trial_id) for t in candidates}
     choice = select_members(task, val_labels, outputs, max_members)
     if len(choice.members) < 2:
         return best, choice
-    return average_models({trial_id: models[trial_id] for trial_id in choice.members}), choice
+    return average_models({trial_id: trial_models.model(trial_id) for trial_id in choice.members}), choice

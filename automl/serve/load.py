@@ -22,7 +22,7 @@ import numpy as np
 
 from automl.export import ServingLoad, load_samples
 from automl.modalities import modality_of
-from automl.predict import load_run_model
+from automl.predict import load_run_metadata
 
 CONCURRENCY = (1, 8, 32)
 REQUESTS = 400  # per concurrency level
@@ -91,7 +91,7 @@ def load(port: int, body: bytes, clients: int, total: int, cold_start_s: float, 
 
 def one_instance(run_dir: Path) -> bytes:
     """A request body of one real instance: the first of the run's kept held-out samples, as serving takes it."""
-    _, meta = load_run_model(Path(run_dir))
+    meta = load_run_metadata(Path(run_dir))  # the metadata alone: no need to load the SavedModel here
     samples = modality_of(meta).to_serving_input(load_samples(Path(run_dir)))
     if isinstance(samples, dict):  # a table: one row, by column name
         names = {c["key"]: c["name"] for c in meta["columns"]}

@@ -155,7 +155,7 @@ def test_table_rows_columns_and_limits(table_server):
     from automl.predict import predict_frame  # the same rows read from a file, as `automl predict` reads them
 
     frame.drop(columns="label").head(3).to_csv(run_dir.parent / "three.csv", index=False)
-    from_file, _ = predict_frame(run_dir, run_dir.parent / "three.csv")
+    from_file, _ = predict_frame(*load_run_model(run_dir), run_dir.parent / "three.csv")
     np.testing.assert_allclose([p["probabilities"] for p in body["predictions"]],
                                from_file[[c for c in from_file.columns if c.startswith("probability_")]], atol=1e-6)
     status, answer = server.request("/v1/models/automl:predict", {"instances": [{"age": 30.0}]})
