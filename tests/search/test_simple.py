@@ -10,7 +10,7 @@ import pytest
 
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
-from automl.search.simple import SimpleModel, SimpleModels, fit_simple_models
+from automl.search.simple import SimpleModel, SimpleModels, _naive_bayes_logistic, fit_simple_models
 from helpers import make_text_folder, write_ts
 
 
@@ -42,13 +42,35 @@ def test_labelled_series_get_minirocket(tmp_path, config_for):
     assert [m.name for m in simple.models] == ["MiniRocket + ridge"] and simple.best.test_score >= 0.5
 
 
-def test_text_gets_tf_idf_and_logistic_regression(tmp_path, config_for):
+def test_text_gets_tf_idf_and_naive_bayes_weighted_n_grams(tmp_path, config_for):
     simple = _fit(config_for(make_text_folder(tmp_path / "texts", per_class=30)))
     assert [m.name for m in simple.models] == \
-        ["TF-IDF (words, word pairs, characters 2-5) + logistic regression"]
+        ["TF-IDF (words, word pairs, characters 2-5) + logistic regression",
+         "naive Bayes weighted word 1-3-grams + logistic regression"]
     assert simple.best.test_score >= 0.8  # each text holds three of its class's words
     assert simple.best.fitted is not None and len(simple.best.fitted.test_inputs) == len(simple.best.fitted.model.predict(
         simple.best.fitted.test_inputs))
+
+
+def test_naive_bayes_weights_are_folded_into_a_plain_pipeline():
+    """The NBSVM model is a CountVectorizer and a LogisticRegression, nothing of ours (so it exports), and it
+    decides as logistic regression on naive Bayes scaled counts does."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    words = {0: ["dull", "boring", "bad", "plot"], 1: ["great", "fun", "good", "plot"]}
+    labels = rng.integers(0, 2, 80)
+    texts = [" ".join(rng.choice(words[y], 5)) + (" !" if y else "") for y in labels]
+    model = _naive_bayes_logistic(texts, labels)
+    assert [type(step) for _, step in model.steps] == [CountVectorizer, LogisticRegression]
+    counts = model.steps[0][1].transform(texts)
+    positive, negative = 1 + counts[labels == 1].sum(0).A1, 1 + counts[labels == 0].sum(0).A1
+    ratio = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    scaled = LogisticRegression(C=0.1, solver="liblinear").fit(counts.multiply(ratio).tocsr(), labels)
+    np.testing.assert_allclose(model.decision_function(texts), scaled.decision_function(counts.multiply(ratio).tocsr()),
+                               rtol=1e-4, atol=1e-5)
+    assert (model.predict(texts) == labels).mean() > 0.9
 
 
 def test_images_have_no_simple_model_here(image_folder, config_for):
