@@ -229,9 +229,17 @@ def _forecast_plan(profile, config):
                           "forecasts changes from the window's last value."), {}
 
 
+def _audio_plan(profile, config):
+    spec, n = profile.audio_inputs, profile.split_sizes["train"]
+    return "audio_cnn", (f"Audio ({n} training clips at {spec.sample_rate} Hz, padded or cut to {spec.seconds:g} s, "
+                         f"{profile.num_classes} classes) → a CNN on log-mel spectrograms computed inside the model "
+                         f"({spec.mel_bins} mel bands): the spectrogram spaces frequencies as hearing does, and "
+                         "convolutions learn its time-frequency patterns wherever in the clip they occur."), {}
+
+
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).
 RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan, "series": _series_plan,
-         "forecast": _forecast_plan}
+         "forecast": _forecast_plan, "audio": _audio_plan}
 
 
 HYPERBAND_FACTOR = 3

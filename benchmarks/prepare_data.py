@@ -2,9 +2,10 @@
 
 Writes mnist.npz and fashion_mnist.npz (official test splits, from the IDX files in shared/data),
 digits.npz (scikit-learn digits, stratified 75/25, seed 0) and breast_cancer/{train,test}.csv
-(scikit-learn breast_cancer, stratified 80/20, seed 0), hymenoptera, imdb/aclImdb (official test split)
-and sst2/{train,test}.tsv (GLUE dev as test), and the AutoGluon side-by-side's tables (wine, digits_table,
-diabetes, fair, anes96: {train,test}.csv, 80/20, seed 0). Files already there are left alone.
+(scikit-learn breast_cancer, stratified 80/20, seed 0), hymenoptera, imdb/aclImdb (official test split),
+sst2/{train,test}.tsv (GLUE dev as test), fsdd/{train,test}/<digit>/*.wav (spoken digits, official test
+split), and the AutoGluon side-by-side's tables (wine, digits_table, diabetes, fair, anes96:
+{train,test}.csv, 80/20, seed 0). Files already there are left alone.
 
     python benchmarks/prepare_data.py [--output /tmp/automl-bench-data] [--shared-data ../shared/data]
 """
@@ -156,6 +157,23 @@ def prepare_sst2(shared_data: Path, output: Path) -> Path:
     return folder
 
 
+def prepare_fsdd(shared_data: Path, output: Path) -> Path:
+    """fsdd/{train,test}/<digit>/*.wav: the Free Spoken Digit Dataset at 8 kHz, unpacked with its official split
+    (test = recordings 0-4 of every digit and speaker). Unpacked beside itself and renamed when whole, so an
+    interrupted unpack is not taken for data. Skipped if absent."""
+    folder = output / "fsdd"
+    archive = shared_data / "fsdd" / "fsdd_8khz.tar.gz"
+    if not folder.is_dir() and archive.is_file():
+        partial = output / "fsdd.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter="data")  # members are fsdd/...; refuses paths outside the folder
+        os.replace(partial / "fsdd", folder)
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"{folder}: unpacked")
+    return folder
+
+
 def prepare_co2(output: Path) -> Path:
     """co2.csv: statsmodels' Mauna Loa CO2 (weekly, 1958–2001) as monthly means (date, co2); the few
     months with no reading stay empty for automl to interpolate. Skipped if statsmodels is absent."""
@@ -221,6 +239,7 @@ def main(argv=None) -> int:
     prepare_hymenoptera(args.shared_data, args.output)
     prepare_imdb(args.shared_data, args.output)
     prepare_sst2(args.shared_data, args.output)
+    prepare_fsdd(args.shared_data, args.output)
     prepare_co2(args.output)
     prepare_tables(args.output)
     print(f"Datasets ready in {args.output}")

@@ -5,6 +5,7 @@ Test files import from here (never from each other); fixtures that use these liv
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,40 @@ def write_ts(path, per_class: int = 12, channels: int = 1, lengths=(24,), seed: 
     return path
 
 
+
+TONES = {"low": 300.0, "mid": 900.0, "high": 2000.0}
+
+
+def write_wav(path, frequency: float = 440.0, seconds: float = 0.25, rate: int = 8000, amplitude: float = 0.5,
+              channels: int = 1, seed: int = 0, width: int = 2):
+    """A 16-bit PCM .wav (stdlib wave) of a noisy tone; amplitude 0 is silence, above 1 is clipped at full scale."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(int(round(seconds * rate))) / rate
+    tone = amplitude * np.sin(2 * np.pi * frequency * steps + rng.uniform(0, 2 * np.pi))
+    tone = np.clip(tone + (rng.normal(0, 0.01, len(steps)) if amplitude else 0), -1, 1)
+    samples = np.repeat(tone[:, None], channels, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(width)
+        handle.setframerate(rate)
+        if width == 2:
+            handle.writeframes(np.round(samples * 32767).astype("<i2").tobytes())
+        else:  # 8-bit WAV (unsigned), which TensorFlow does not decode
+            handle.writeframes(np.round(samples * 127 + 128).astype("u1").tobytes())
+    return path
+
+
+def make_audio_folder(root, per_class: int = 12, classes=("high", "low"), splits=("",), seconds=(0.25,),
+                      rate: int = 8000):
+    """root/[split/]CLASS/i.wav: noisy tones whose frequency is the class (separable by pitch), durations
+    cycling through `seconds`."""
+    for s, split in enumerate(splits):
+        for c, label in enumerate(classes):
+            for i in range(per_class):
+                write_wav(root / split / label / f"{label}_{i}.wav", TONES[label] * (1 + 0.05 * (i % 3)),
+                          seconds[i % len(seconds)], rate, amplitude=0.3 + 0.05 * (i % 5), seed=1000 * s + 100 * c + i)
+    return root
 
 
 WORDS = {"pos": ["good", "great", "fine", "lovely"], "neg": ["bad", "awful", "poor", "dull"]}

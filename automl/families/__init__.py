@@ -41,6 +41,7 @@ FAMILIES = {
     "series_rnn": Family("series_rnn", "series"),
     "series_transformer": Family("series_transformer", "series"),
     "series_rocket": Family("series_rocket", "series", closed_form_head=True),
+    "audio_cnn": Family("audio_cnn", "audio"),
 }
 # Which data each family can take (read from FAMILIES).
 MODALITIES = {name: family.modality for name, family in FAMILIES.items()}

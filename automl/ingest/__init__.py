@@ -8,6 +8,7 @@ from pathlib import Path
 
 from automl.errors import DataError
 from automl.ingest.arrays import load_npz
+from automl.ingest.audio import decode_clip, fit_waveform, is_audio_file, load_audio_folder, looks_like_audio_folder
 from automl.ingest.dataset import SPLITS, Dataset, SkippedFile, Split
 from automl.ingest.examples import write_example
 from automl.ingest.forecast import ForecastInputs, load_forecast
@@ -23,11 +24,12 @@ __all__ = ["Dataset", "Split", "SPLITS", "SkippedFile", "ForecastInputs", "load_
            # Readers shared with `automl predict` (new files are read by the training rules) and profiling:
            "decode_bytes", "decode_file", "fit_pixels", "is_image_file", "decode_text", "is_text_file", "is_table_file", "read_table",
            "column_arrays", "is_numeric_column", "is_series_file", "read_ts", "pad_series", "regular_time_axis",
-           "DataFolder"]
+           "decode_clip", "fit_waveform", "is_audio_file", "DataFolder"]
 
 
 def describe_layouts(data: str) -> str:
-    return (f"Expected class sub-folders of images ({data}/cats/*.jpg) or of .txt files ({data}/pos/1.txt), "
+    return (f"Expected class sub-folders of images ({data}/cats/*.jpg), of .txt files ({data}/pos/1.txt) or of "
+            f".wav files ({data}/yes/1.wav), "
             "a CSV/TSV/Parquet file with a target column, a UCR/UEA .ts series file (or NAME_TRAIN.ts + NAME_TEST.ts), an .npz with x and y arrays, or tfds:NAME.")
 
 
@@ -69,6 +71,8 @@ def load_dataset(config) -> Dataset:
         return load_table(path, config)
     if series_split_files(path, tree):
         return load_series_files(path, config)
+    if looks_like_audio_folder(path, follow):
+        return load_audio_folder(path, config)
     if looks_like_text_folder(path, follow):
         return load_text_folder(path, config)
     if looks_like_image_folder(path, follow):

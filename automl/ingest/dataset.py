@@ -104,13 +104,44 @@ class SeriesFacts:
 
 
 @dataclass(frozen=True)
+class AudioFacts:
+    """How clips were read (train, val and test together).
+
+    Attributes:
+        durations: Each clip's own duration in seconds, on disk.
+        rates: Each clip's sample rate on disk (Hz).
+        channels: Each clip's channels on disk (they are averaged to mono).
+        sample_rate: The rate every clip is resampled to: the most common training rate.
+        length: Samples every clip is padded (with silence) or cut to: the model's input length.
+        length_rule: How the length was chosen, in words.
+        silent: Clips with no audible sound (peak under -60 dBFS).
+        clipped: Clips with many samples at full scale (distorted).
+        cut: Clips longer than `length`, cut to their first `length` samples.
+    """
+
+    durations: np.ndarray
+    rates: np.ndarray
+    channels: np.ndarray
+    sample_rate: int
+    length: int
+    length_rule: str = ""
+    silent: tuple[str, ...] = ()
+    clipped: tuple[str, ...] = ()
+    cut: int = 0
+
+    @property
+    def resampled(self) -> int:
+        return int(np.sum(self.rates != self.sample_rate))
+
+
+@dataclass(frozen=True)
 class Dataset:
     """What ingest hands to the rest of the pipeline.
 
     Attributes:
         name: Short name for the run directory and report title.
         source: One sentence on what was read and how.
-        modality: "image", "table", "text" or "series".
+        modality: "image", "table", "text", "series" or "audio".
         task: "classification", "regression" or "forecast".
         class_names: Class names in label order (empty for regression).
         train, val, test: The splits.
@@ -121,6 +152,7 @@ class Dataset:
         table: Table frames (table modality only).
         text: Text facts (text modality only).
         series: Series facts (series modality only).
+        audio: Audio facts (audio modality only).
         forecast: The regular series, its windows and splits (task "forecast" only).
         skipped: Files that could not be read and were left out.
         notes: Announcements made while reading (e.g. a guessed target column).
@@ -142,6 +174,7 @@ class Dataset:
     table: TableFacts | None = None
     text: TextFacts | None = None
     series: SeriesFacts | None = None
+    audio: AudioFacts | None = None
     forecast: ForecastFacts | None = None  # forecasting only (automl.ingest.forecast)
     skipped: tuple[SkippedFile, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)

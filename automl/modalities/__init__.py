@@ -3,6 +3,7 @@ split to a model. Stages ask `modality_of(profile)` and `task_named(profile.task
 on names: a new modality is one module here (plus its ingest and profile modules and its families).
 """
 
+from automl.modalities.audio import AUDIO, log_mel
 from automl.modalities.base import Modality
 from automl.modalities.forecast import FORECAST
 from automl.modalities.image import IMAGE
@@ -11,7 +12,7 @@ from automl.modalities.table import TABLE
 from automl.modalities.tasks import TASKS, Task, task_named
 from automl.modalities.text import TEXT
 
-MODALITIES = {modality.name: modality for modality in (IMAGE, TEXT, TABLE, SERIES, FORECAST)}
+MODALITIES = {modality.name: modality for modality in (IMAGE, TEXT, TABLE, SERIES, FORECAST, AUDIO)}
 
 
 def modality_of(profile) -> Modality:
@@ -24,4 +25,5 @@ def modality_of(profile) -> Modality:
     return FORECAST if get("task") == "forecast" else MODALITIES[get("modality")]
 
 
-__all__ = ["Modality", "MODALITIES", "modality_of", "Task", "TASKS", "task_named"]
+__all__ = ["Modality", "MODALITIES", "modality_of", "Task", "TASKS", "task_named",
+           "log_mel"]  # the audio front end the profile's statistics and the audio families share

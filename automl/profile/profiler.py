@@ -1,5 +1,5 @@
 """Profile stage function: the common facts and checks (automl.profile.guardrails), then the modality's own
-facts, checks and model inputs (images, table, text, series, forecast modules) → Profile."""
+facts, checks and model inputs (images, table, text, series, forecast, audio modules) → Profile."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from automl.ingest import SPLITS, Dataset, ForecastInputs, SkippedFile
 from automl.modalities import modality_of, task_named
+from automl.profile.audio import AudioInputs, audio_facts
 from automl.profile.columns import ColumnInput, ColumnProfile
 from automl.profile.forecast import forecast_facts
 from automl.profile.guardrails import ALERTED, PASSED, SMALL_TEST_SPLIT, Guardrail, balance_check, leakage_checks
@@ -31,6 +32,7 @@ class Profile:
         columns: Every column's profile, kept or dropped (tables only).
         text_inputs: Vocabularies and sequence length (text only).
         series_inputs: Padded length, channels and per-channel statistics (series only).
+        audio_inputs: Sample rate, length, log-mel settings and per-band statistics (audio only).
         forecast_inputs: Lookback, horizon, columns, season and scales (forecasting only).
         target_mean, target_std: Training target statistics (regression only).
     """
@@ -51,6 +53,7 @@ class Profile:
     columns: tuple[ColumnProfile, ...] = ()
     text_inputs: TextInputs | None = None
     series_inputs: SeriesInputs | None = None
+    audio_inputs: AudioInputs | None = None
     forecast_inputs: ForecastInputs | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
@@ -62,7 +65,7 @@ class Profile:
 
 # Each kind of data adds its own facts, guardrails and the inputs its families are built from.
 MODALITY_FACTS = {"image": image_facts, "table": table_facts, "text": text_facts, "series": series_facts,
-                  "forecast": forecast_facts}
+                  "forecast": forecast_facts, "audio": audio_facts}
 
 
 def profile_dataset(dataset: Dataset) -> Profile:

@@ -19,7 +19,7 @@ from automl.families import FAMILIES, MODALITIES
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
 from automl.modalities.batching import batched
-from helpers import WEIGHTS, make_text_folder, write_ts
+from helpers import WEIGHTS, make_audio_folder, make_text_folder, write_ts
 
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys
@@ -33,6 +33,8 @@ FRESH_PROCESS = textwrap.dedent("""
         batch = tf.constant(inputs["text"])
     elif inputs.files == ["series"]:
         batch = tf.constant(inputs["series"])
+    elif inputs.files == ["audio"]:
+        batch = tf.constant(inputs["audio"])
     else:
         batch = {k: tf.constant(inputs[k]) for k in inputs.files}
     out = model.serve(batch)
@@ -44,12 +46,13 @@ FRESH_PROCESS = textwrap.dedent("""
 @pytest.fixture
 def data_for(image_folder, table_csv, tmp_path):
     return {"image": image_folder, "table": table_csv, "text": make_text_folder(tmp_path / "texts"),
-            "series": write_ts(tmp_path / "series.ts", channels=2, lengths=(20, 24, 17), missing=True)}
+            "series": write_ts(tmp_path / "series.ts", channels=2, lengths=(20, 24, 17), missing=True),
+            "audio": make_audio_folder(tmp_path / "audio", per_class=8)}
 
 
 def _raw_inputs(modality, profile, dataset):
-    """Raw inputs as a user would send them: odd-sized uint8 images, 1-D columns, 1-D strings, or float
-    series with NaN padding and a missing value."""
+    """Raw inputs as a user would send them: odd-sized uint8 images, 1-D columns, 1-D strings, float
+    series with NaN padding and a missing value, or waveforms longer than the training clips."""
     if modality == "image":
         rng = np.random.default_rng(0)
         return {"image": rng.integers(0, 255, (5, 23, 31, profile.image_inputs.channels), dtype=np.uint8)}
@@ -62,6 +65,11 @@ def _raw_inputs(modality, profile, dataset):
         series[1, spec.length // 2:] = np.nan  # a shorter series, padded
         series[2, 3, 0] = np.nan  # a missing value
         return {"series": series}
+    if modality == "audio":  # longer than the training clips: the model cuts them inside
+        length = profile.audio_inputs.length
+        waveforms = np.random.default_rng(0).uniform(-0.5, 0.5, (5, length + 123)).astype(np.float32)
+        waveforms[1] = 0.0  # silence
+        return {"audio": waveforms}
     features, _ = next(iter(batched(dataset.test, profile, 5, None)))
     columns = {key: value.numpy()[:, 0] for key, value in features.items()}
     return {key: np.array([v.decode() for v in values]) if values.dtype == object else values
@@ -93,7 +101,7 @@ def test_family_contract(family, data_for, config_for, tmp_path, request):
     assert np.isfinite(history.history["loss"][0])
 
     raw = _raw_inputs(modality, profile, dataset)
-    model_input = (tf.constant(raw[modality]) if modality in ("image", "text", "series")
+    model_input = (tf.constant(raw[modality]) if modality in ("image", "text", "series", "audio")
                    else {k: tf.constant(v[:, None]) for k, v in raw.items()})
     expected = model.predict(model_input, verbose=0)
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)

@@ -1,0 +1,146 @@
+"""Audio: detection of .wav class folders, reading (rates, channels, lengths), profile guardrails, selection,
+and a run end to end with predict and serve on .wav files, waveforms and bad inputs.
+
+The generated clips are 8 kHz tones whose pitch is the class (300 Hz, 2 kHz; stdlib `wave`), so a log-mel
+CNN that learns anything tells them apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl import cli
+from automl.errors import DataError
+from automl.ingest import load_dataset
+from automl.ingest.audio import choose_length, looks_like_audio_folder
+from automl.modalities.audio import AUDIO
+from automl.profile import profile_dataset
+from automl.select import choose_family
+from helpers import make_audio_folder, make_image_folder, make_text_folder, write_image, write_wav
+
+
+def _guardrails(profile) -> dict[str, tuple[str, str]]:
+    return {g.name: (g.status, g.message) for g in profile.guardrails}
+
+
+def test_wav_folders_are_told_apart_from_image_and_text_folders(tmp_path):
+    audio = make_audio_folder(tmp_path / "audio", per_class=3)
+    write_image(audio / "high" / "cover.png", 100)  # a stray picture does not make it an image folder
+    assert looks_like_audio_folder(audio)
+    assert not looks_like_audio_folder(make_image_folder(tmp_path / "images", per_class=3))
+    text = make_text_folder(tmp_path / "texts", per_class=3)
+    write_wav(text / "pos" / "a.wav")
+    assert not looks_like_audio_folder(text)
+
+
+def test_clip_length_is_the_95th_percentile_rounded_up_and_capped():
+    assert choose_length(np.array([0.25] * 10))[0] == pytest.approx(0.3)
+    assert choose_length(np.array([0.3] * 10))[0] == pytest.approx(0.3)  # not 0.4 by float rounding
+    assert choose_length(np.array([1.0] * 99 + [60.0]))[0] == pytest.approx(1.0)  # one long outlier is cut
+    seconds, how = choose_length(np.array([1.0, 30.0] * 10))
+    assert seconds == pytest.approx(10.0) and "capped at 10 s" in how
+
+
+def test_mixed_rates_and_channels_are_resampled_to_mono_at_the_common_rate(tmp_path, config_for):
+    root = make_audio_folder(tmp_path / "data", per_class=6, seconds=(0.2, 0.4))
+    write_wav(root / "low" / "wide.wav", 300, seconds=0.3, rate=16000, channels=2)
+    dataset = load_dataset(config_for(root))
+    facts = dataset.modality == "audio" and dataset.audio
+    assert facts.sample_rate == 8000 and facts.resampled == 1 and sorted(set(facts.channels.tolist())) == [1, 2]
+    assert facts.length == 3200 and facts.cut == 0  # 95th percentile 0.4 s at 8 kHz
+    clips = [x for split in dataset.splits().values() for x, _ in split.data.as_numpy_iterator()]
+    assert len(clips) == 13 and {c.shape for c in clips} == {(3200,)} and {c.dtype.name for c in clips} == {"float32"}
+    assert max(np.abs(c).max() for c in clips) <= 1.0
+    profile = profile_dataset(dataset)
+    checks = _guardrails(profile)
+    assert checks["Sample rate"][0] == "Done" and "1 clip is resampled" in checks["Sample rate"][1]
+    assert checks["Channels"][0] == "Done" and checks["Clip length"][0] == "Done"
+    facts_text = dict(profile.facts)
+    model_input = facts_text["Model input"]
+    assert "0.40 s at 8000 Hz (3200 samples" in model_input and "95th percentile" in model_input
+    spec = profile.audio_inputs
+    assert spec.mel_bins == 40 and len(spec.mean) == 40 and all(s > 0 for s in spec.std)
+    assert "CNN on log-mel spectrograms" in choose_family(profile, config_for(root)).reason
+    view = AUDIO.gallery_view(dataset, 0, clips[0])  # the report's gallery: a spectrogram and the figures
+    assert view["image"].startswith("data:image/png;base64,") and dict(view["fields"])["loudness"].endswith(" dBFS")
+
+
+def test_silent_clipped_and_unreadable_clips_are_flagged_or_skipped(tmp_path, config_for):
+    root = make_audio_folder(tmp_path / "data", per_class=6)
+    write_wav(root / "low" / "silence.wav", amplitude=0.0)
+    write_wav(root / "high" / "loud.wav", 2000, amplitude=3.0)  # clipped at full scale
+    write_wav(root / "high" / "eight_bit.wav", 2000, width=1)  # not 16-bit PCM
+    (root / "low" / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    (root / "low" / "notes.txt").write_text("not audio")
+    dataset = load_dataset(config_for(root))
+    skipped = {s.path.rsplit("/", 1)[1]: s.reason for s in dataset.skipped}
+    assert set(skipped) == {"eight_bit.wav", "broken.wav", "notes.txt"}
+    assert "not 16-bit PCM" in skipped["eight_bit.wav"] and "pcm_s16le" in skipped["eight_bit.wav"]
+    checks = _guardrails(profile_dataset(dataset))
+    assert checks["Unreadable files"][0] == "Alerted"
+    assert checks["Silent clips"][0] == "Alerted" and "silence.wav" in checks["Silent clips"][1]
+    assert checks["Clipped clips"][0] == "Alerted" and "loud.wav" in checks["Clipped clips"][1]
+    assert checks["Sample rate"][0] == "Passed" and checks["Channels"][0] == "Passed"
+
+
+def test_folders_without_readable_clips_are_refused(tmp_path, config_for):
+    for name in ("a", "b"):
+        (tmp_path / "bad" / name).mkdir(parents=True)
+        (tmp_path / "bad" / name / "x.wav").write_bytes(b"not a wav at all")
+    with pytest.raises(DataError, match="None of the 2 .wav files"):
+        load_dataset(config_for(tmp_path / "bad"))
+    with pytest.raises(DataError, match="at least 2"):
+        load_dataset(config_for(make_audio_folder(tmp_path / "one", per_class=4, classes=("low",))))
+
+
+def test_run_predict_and_serve_on_wav_files(tmp_path, capsys):
+    """train/ and test/ folders honoured; the run beats chance; predict reads a file and a folder (skipping a
+    corrupt clip); serving takes base64 .wav files and waveforms of any length; bad inputs are one clear error."""
+    from automl.predict import load_run_model, predict_instances
+
+    data = make_audio_folder(tmp_path / "tones", per_class=12, splits=("train", "test"), seconds=(0.25, 0.2))
+    run_dir = tmp_path / "run"
+    code = cli.main(["run", str(data), "--output", str(run_dir), "--max-trials", "1", "--epochs", "4", "--tuner",
+                     "random", "--batch-size", "8", "--time-budget", "none", "--no-cross-validation"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["family"] == "audio_cnn" and "log-mel" in summary["reason"]
+    assert summary["metrics"]["test"]["accuracy"] > 0.75  # chance is 0.5
+    meta = json.loads((run_dir / "model" / "metadata.json").read_text())
+    assert meta["audio_inputs"] == {"sample_rate": 8000, "length": 2400, "seconds": 0.3, "mel_bins": 40}
+    assert "Clipped clips" in (run_dir / "report.html").read_text()
+    assert "loudness (dBFS)" in json.loads((run_dir / "model" / "drift_reference.json").read_text())
+    assert cli.main(["report", str(run_dir)]) == 0  # the report state (AudioInputs) round-trips
+
+    new = tmp_path / "new"
+    write_wav(new / "a_low.wav", 300, seconds=1.0, seed=7)  # longer than training: cut
+    write_wav(new / "b_high.wav", 2000, seconds=0.1, rate=16000, seed=8)  # shorter, another rate
+    (new / "c_broken.wav").write_bytes(b"RIFF....WAVE")
+    assert cli.main(["predict", str(run_dir), str(new), "-o", str(tmp_path / "p.csv")]) == 0
+    printed = capsys.readouterr()
+    assert "Skipped 1 file" in printed.out + printed.err and "c_broken.wav" in printed.out + printed.err
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert predictions["predicted_class"].tolist() == ["low", "high"]
+    assert cli.main(["predict", str(run_dir), str(new / "a_low.wav"), "-o", str(tmp_path / "one.csv")]) == 0
+    assert json.loads((tmp_path / "one.drift.json").read_text())["features"].keys() >= {"duration (s)"}
+
+    model, meta = load_run_model(run_dir)
+    wav_bytes = (new / "b_high.wav").read_bytes()
+    tone = 0.4 * np.sin(2 * np.pi * 300 * np.arange(1000) / 8000)
+    frame = predict_instances(model, meta, [{"b64": base64.b64encode(wav_bytes).decode()}, tone.tolist()])
+    assert frame["predicted_class"].tolist() == ["high", "low"]
+    bad = {"not valid base64": [{"b64": "%%%"}], "outside -1..1": [[0.1, 300.0]], "mono waveform": [[[0.1, 0.2]]],
+           "cannot be read as audio": [{"b64": base64.b64encode(b"hello").decode()}], "must be": ["a string"]}
+    for message, instances in bad.items():
+        with pytest.raises(DataError, match=message):
+            predict_instances(model, meta, instances)
+    (tmp_path / "x.txt").write_text("hello")
+    assert cli.main(["predict", str(run_dir), str(tmp_path / "x.txt")]) == 1
+    assert "is not a .wav file" in capsys.readouterr().err
+    assert cli.main(["predict", str(run_dir), str(new / "c_broken.wav")]) == 1
+    assert "cannot be read as audio" in capsys.readouterr().err
