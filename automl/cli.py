@@ -33,7 +33,7 @@ STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl
 SETTING_FLAGS = ("target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size",
                  "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
                  "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision",
-                 "task", "group_column", "group_file")
+                 "task", "group_column", "group_file", "anomaly_quantile")
 
 
 class _UsageError(Exception):
@@ -67,12 +67,17 @@ def _data_flags(parser) -> None:
                         help="force a family (default: auto)")
     parser.add_argument("--task", choices=TASK_CHOICES,
                         help="what a table's target is (default: auto, announced: an integer target with more than 30 "
-                             "values, or a non-integer number, is regression)")
+                             "values, or a non-integer number, is regression); anomaly: learn what normal examples look like and flag the "
+                             "unusual ones (a table's label/anomaly column, if any, only scores the detector); multilabel: "
+                             "several labels a row, as 'a|b' cells (auto-detected) or 0/1 columns (--target a,b,c)")
     parser.add_argument("--group-column", metavar="COL",
                         help="a table column whose values are groups (or a column of --group-file for an image "
                              "folder): test metrics per group in the report and summary.json, the largest gap flagged")
     parser.add_argument("--group-file", metavar="CSV",
                         help="for an image folder: a CSV mapping file names (column filename) to --group-column")
+    parser.add_argument("--anomaly-quantile", type=float, metavar="Q",
+                        help="anomaly detection (--task anomaly): flag examples whose reconstruction error is above "
+                             "this quantile of the validation errors (default 0.99)")
     parser.add_argument("--modality", choices=MODALITY_CHOICES,
                         help="how a table is read: series when its columns are time steps t0..tN (default: auto, "
                              "announced)")

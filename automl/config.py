@@ -22,7 +22,7 @@ FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
 # How a table is read: "auto" detects series rows (t0..tN columns); the others force a reading.
 MODALITY_CHOICES = ("auto", "table", "series")
 PRECISIONS = ("float32", "mixed")
-TASK_CHOICES = ("auto", "classification", "regression")  # --task: what a table's target is (auto: guessed)  # automl.search.devices: mixed precision on GPUs, when asked for
+TASK_CHOICES = ("auto", "classification", "regression", "anomaly", "multilabel")  # --task: what a table's target is (auto: guessed)  # automl.search.devices: mixed precision on GPUs, when asked for
 # Below this a search cannot train even one tiny model on a CPU; refusing early beats a useless run.
 MIN_TIME_BUDGET_S = 5.0
 # More worker processes than this on one chief is a cluster, which wants a scheduler, not --workers.
@@ -75,10 +75,13 @@ class RunConfig:
             process; more makes this process the chief of that many workers, each on its share of the cores.
         chief_address: "HOST" or "HOST:PORT" the chief serves its oracle on (default 127.0.0.1, a free port).
         task: "auto" (a table's target decides: an integer target with more than 30 values, or a non-integer
-            number, is regression), or "classification" / "regression" to say so (tables only).
+            number, is regression; cells holding several labels such as "a|b" are multi-label), or "classification" /
+            "regression" / "multilabel" to say so (tables; an image folder's labels.csv for regression and multi-label).
         group_column: A table column whose values are groups (e.g. a demographic column), or a column of
             group_file for a folder of images: the report gives the test metrics per group and flags the largest gap.
         group_file: A CSV/TSV/Parquet file mapping the file names of an image folder to groups (--group-file).
+        anomaly_quantile: Anomaly detection flags an example whose reconstruction error is above this quantile of
+            the validation errors (0.99: about 1 normal example in 100 is flagged).
         precision: "float32", or "mixed" for mixed precision on GPUs with Tensor Cores (automl.search.devices
             says why it is not the default); a CPU always trains in float32.
     """
@@ -117,6 +120,7 @@ class RunConfig:
     task: str = "auto"
     group_column: str | None = None
     group_file: str | None = None
+    anomaly_quantile: float = 0.99
 
     def __post_init__(self):
         _validate(self)
@@ -156,6 +160,8 @@ def _validate(config: RunConfig) -> None:
         (1 <= config.workers <= MAX_WORKERS, f"--workers must be between 1 and {MAX_WORKERS}; got {config.workers}."),
         (config.task in TASK_CHOICES, f"--task must be one of {', '.join(TASK_CHOICES)}; got {config.task!r}."),
         (config.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}; got {config.precision!r}."),
+        (0.5 <= config.anomaly_quantile < 1,
+         f"--anomaly-quantile must be at least 0.5 and below 1; got {config.anomaly_quantile}."),
         (config.max_trials >= 1, f"--max-trials must be at least 1; got {config.max_trials}."),
         (config.epochs >= 1, f"--epochs must be at least 1; got {config.epochs}."),
         (config.batch_size >= 1, f"--batch-size must be at least 1; got {config.batch_size}."),

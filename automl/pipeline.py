@@ -131,6 +131,10 @@ def _stages(config: RunConfig, progress, command: str, deadline: float | None) -
     search = search_models(plan, dataset, profile, config, deadline, progress)
     progress.stage("diagnose")
     diagnosis = diagnose(search, dataset, profile, config.batch_size)
+    if diagnosis.thresholds:  # multi-label: the thresholds tuned on validation go into the SavedModel
+        profile = dataclasses.replace(profile, label_thresholds=diagnosis.thresholds)
+    if search.anomaly_threshold is not None:  # anomaly detection: the threshold goes into the SavedModel
+        profile = dataclasses.replace(profile, anomaly_threshold=search.anomaly_threshold.value)
     progress.stage("export")
     samples = sample_inputs(dataset, profile, PARITY_SAMPLES)
     export = export_model(search.model, profile, samples, Path(config.run_dir))

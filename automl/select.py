@@ -38,10 +38,11 @@ CROSS_VALIDATION_CANDIDATES = 3
 
 def wants_cross_validation(split_sizes: dict, family: str, task: str, enabled: bool = True) -> bool:
     """Whether trials are re-ranked by cross-validation (transfer has its own two-phase search, and
-    forecasts are validated on the most recent window, not on folds)."""
+    forecasts are validated on the most recent window, not on folds; multi-label folds would have to be
+    stratified on label sets, most of which are too rare for it)."""
     pool = split_sizes["train"] + split_sizes["val"]
-    return (enabled and family != "transfer" and task != "forecast" and split_sizes["val"] < CROSS_VALIDATE_BELOW
-            and pool <= CROSS_VALIDATE_MAX_POOL)
+    return (enabled and family != "transfer" and task not in ("forecast", "anomaly", "multilabel")
+            and split_sizes["val"] < CROSS_VALIDATE_BELOW and pool <= CROSS_VALIDATE_MAX_POOL)
 
 
 def cross_validation_sentence(split_sizes: dict) -> str:
@@ -242,6 +243,33 @@ RULES = {"image": _image_plan, "table": _table_plan, "text": _text_plan, "series
          "forecast": _forecast_plan, "audio": _audio_plan}
 
 
+# Anomaly detection: one autoencoder per modality, trained to reconstruct normal examples; those it
+# reconstructs badly are the anomalies. Labels, where some exist, only score it.
+ANOMALY_FAMILIES = {name: family.modality for name, family in FAMILIES.items() if family.anomaly}
+
+
+def _anomaly_plan(profile, config):
+    family = next((name for name, modality in ANOMALY_FAMILIES.items() if modality == profile.modality), None)
+    if family is None:
+        raise ConfigError(f"Anomaly detection reads tables, images and series; this data is {profile.modality}. "
+                          "Give it labels to classify, or leave out --task anomaly.")
+    shape = {"table": "a dense autoencoder over the normalised and encoded columns",
+             "image": "a convolutional autoencoder", "series": "a 1-D convolutional autoencoder"}[profile.modality]
+    return family, (f"Anomaly detection on {profile.modality} data ({profile.split_sizes['train']} training examples) → "
+                    f"{shape}: it learns to reconstruct the training examples through a narrow bottleneck, and an "
+                    f"example it reconstructs worse than the {config.anomaly_quantile:g} quantile of validation "
+                    "errors (--anomaly-quantile) is flagged as an anomaly."), {}
+
+
+def _anomaly_family_mismatch(family: str, profile) -> str:
+    if profile.task == "anomaly":
+        valid = [name for name, modality in ANOMALY_FAMILIES.items() if modality == profile.modality]
+        return (f"--family {family} needs labels, but this run is anomaly detection (no labels, or --task anomaly). "
+                f"Use --family {' or '.join(valid) or 'auto'}, or give labels.")
+    return (f"--family {family} is for anomaly detection (--task anomaly, or data without labels), but this run is "
+            f"{profile.task}. Use --family auto or add --task anomaly.")
+
+
 HYPERBAND_FACTOR = 3
 
 
@@ -266,7 +294,10 @@ def choose_family(profile, config) -> Plan:
     if config.backbone:
         family, reason, fixed = _run_backbone_plan(profile, config)
     elif config.family == "auto":
-        family, reason, fixed = RULES[modality_of(profile).name](profile, config)
+        rule = _anomaly_plan if profile.task == "anomaly" else RULES[modality_of(profile).name]
+        family, reason, fixed = rule(profile, config)
+    elif FAMILIES[config.family].anomaly != (profile.task == "anomaly"):
+        raise ConfigError(_anomaly_family_mismatch(config.family, profile))
     elif MODALITIES[config.family] != profile.modality:
         valid = [name for name, modality in MODALITIES.items() if modality == profile.modality]
         raise ConfigError(f"--family {config.family} takes {MODALITIES[config.family]} data, but this data is "

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from automl.diagnose.calibration import Calibration
 from automl.diagnose.forecast_metrics import MethodScore
 from automl.diagnose.gallery import GalleryItem
 from automl.diagnose.groups import GroupReport
 from automl.search.simple import SimpleModels
+
+if TYPE_CHECKING:
+    from automl.diagnose.anomaly import AnomalyReport
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Diagnostics:
         groups: Test metrics per group of --group-column, and the largest gap (diagnose.groups).
         label_issues: The training examples most likely mislabelled (given label as true_class, the out-of-fold
             model's class as predicted_class); all of them are in simple_models.label_check.
+        thresholds: Per label, the probability from which it is predicted, tuned on validation (multi-label only).
     """
 
     task: str
@@ -97,3 +102,5 @@ class Diagnostics:
     baseline_note: str = ""
     label_issues: tuple[GalleryItem, ...] = ()
     groups: GroupReport | None = None
+    thresholds: tuple[float, ...] = ()
+    anomaly: AnomalyReport | None = None  # anomaly detection: threshold, score distribution, IsolationForest

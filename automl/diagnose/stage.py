@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from automl.diagnose.anomaly import diagnose_anomaly
 from automl.diagnose.forecast import diagnose_forecast
 from automl.diagnose.gallery import gallery_items, label_issue_items
 from automl.diagnose.groups import group_report
+from automl.diagnose.multilabel import diagnose_multilabel
 from automl.diagnose.predictions import predict_splits
 from automl.diagnose.result import Diagnostics
 from automl.diagnose.verdict import best_epoch_of, diagnose_classification, diagnose_regression
@@ -29,12 +31,17 @@ def _regression(dataset, profile, outputs, best_epoch) -> Diagnostics:
     return diagnose_regression(_labels(dataset), outputs, profile.target_mean, best_epoch)
 
 
+def _multilabel(dataset, profile, outputs, best_epoch) -> Diagnostics:
+    return diagnose_multilabel(profile.class_names, _labels(dataset), outputs, best_epoch)
+
+
 def _forecast(dataset, profile, outputs, best_epoch) -> Diagnostics:
     return diagnose_forecast(dataset.forecast, outputs, best_epoch)
 
 
 # How each task is judged: forecasts against naive forecasts on the same windows, the others by labels.
-JUDGES = {"classification": _classification, "regression": _regression, "forecast": _forecast}
+JUDGES = {"classification": _classification, "regression": _regression, "forecast": _forecast,
+          "multilabel": _multilabel}
 
 
 def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
@@ -47,7 +54,10 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
     """
     outputs = predict_splits(search.model, dataset, profile, batch_size)
     best_epoch = best_epoch_of(search.best_trial.history, search.objective)
-    diagnosis = JUDGES[profile.task](dataset, profile, outputs, best_epoch)
+    if profile.task == "anomaly":  # judged against the threshold the search set on validation errors
+        diagnosis = diagnose_anomaly(dataset, outputs, best_epoch, search.anomaly_threshold)
+    else:
+        diagnosis = JUDGES[profile.task](dataset, profile, outputs, best_epoch)
     facts = getattr(dataset, "groups", None)
     if facts is not None and profile.task in ("classification", "regression"):
         groups = group_report(facts.column, facts.test_values, dataset.test.labels, outputs["test"], profile.task)

@@ -10,7 +10,7 @@ from automl.diagnose.calibration import calibrate_top1
 from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, confusion_matrix, per_class_metrics, top_confusions
 from automl.diagnose.result import Diagnostics
 from automl.diagnose.top1 import top1
-from automl.modalities.tasks import OVERFIT_ACCURACY_GAP, balanced_accuracy
+from automl.modalities.tasks import OVERFIT_ACCURACY_GAP, balanced_accuracy, higher_is_better
 
 # Train R² this far above validation R² means the model memorises (0.1 of explained variance lost on unseen data).
 OVERFIT_R2_GAP = 0.10
@@ -121,5 +121,5 @@ def best_epoch_of(history: dict[str, list[float]], objective: str) -> int:
     values = history.get(objective, [])
     if not values:
         return 0
-    pick = np.argmax if objective.endswith("accuracy") else np.argmin
+    pick = np.argmax if higher_is_better(objective) else np.argmin
     return int(pick(values)) + 1

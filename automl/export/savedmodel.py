@@ -37,7 +37,8 @@ def _serve_function(model, profile):
     modality, task = modality_of(profile), task_named(profile.task)
 
     def outputs(raw):
-        return task.serve_outputs(model(modality.to_model_input(raw), training=False), profile.class_names)
+        return task.serve_outputs(model(modality.to_model_input(raw), training=False), profile.class_names,
+                                  **task.serve_settings(profile))
     return tf.function(outputs, input_signature=modality.serving_signature(profile))
 
 
@@ -48,6 +49,8 @@ def metadata(profile) -> dict:
         "task": profile.task, "modality": profile.modality, "class_names": list(profile.class_names),
         "image_inputs": None, "columns": [], "text_column": None, "series_inputs": None,
         "endpoint": "serve", "outputs": list(task_named(profile.task).outputs),
+        "label_thresholds": list(getattr(profile, "label_thresholds", ())),  # multi-label: per label, in order
+        "anomaly_threshold": getattr(profile, "anomaly_threshold", None),  # also inside the SavedModel's is_anomaly
         **modality_of(profile).metadata(profile),
     }
 
@@ -56,7 +59,7 @@ def _parity(model_dir: Path, model, samples, profile) -> float:
     reloaded = tf.saved_model.load(str(model_dir))
     expected = model.predict(samples, verbose=0)
     got = reloaded.serve(modality_of(profile).to_serving_input(samples))
-    key = next(k for k in ("forecast", "prediction", "probabilities") if k in got)
+    key = next(k for k in ("forecast", "prediction", "probabilities", "anomaly_score") if k in got)
     got = got[key].numpy().reshape(expected.shape)
     return float(np.max(np.abs(got - expected)))
 

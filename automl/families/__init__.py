@@ -19,11 +19,13 @@ class Family:
     Attributes:
         closed_form_head: Its head is a linear model on fixed features, fitted exactly rather than by
             Adam where the features fit in memory (automl.search.warm_start).
+        anomaly: An autoencoder that outputs reconstruction errors: it serves anomaly detection, and only it.
     """
 
     module: str
     modality: str
     closed_form_head: bool = False
+    anomaly: bool = False
 
     def __call__(self, hp, profile):
         """Builds the compiled model: the module's build_model(hp, profile)."""
@@ -42,6 +44,9 @@ FAMILIES = {
     "series_transformer": Family("series_transformer", "series"),
     "series_rocket": Family("series_rocket", "series", closed_form_head=True),
     "audio_cnn": Family("audio_cnn", "audio"),
+    "autoencoder_table": Family("autoencoder_table", "table", anomaly=True),
+    "autoencoder_image": Family("autoencoder_image", "image", anomaly=True),
+    "autoencoder_series": Family("autoencoder_series", "series", anomaly=True),
 }
 # Which data each family can take (read from FAMILIES).
 MODALITIES = {name: family.modality for name, family in FAMILIES.items()}

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, GroupFacts, Split, TableFacts, fingerprint_of
+from automl.ingest.label_sets import JOIN, joined_label_columns, label_sets_of
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.series import series_from_table
 from automl.ingest.text import text_encoding, text_from_table
@@ -220,6 +221,10 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     Raises:
         DataError: Unknown or unusable target, too few rows or classes, numbers too large for float32.
     """
+    first = frames.get("train", next(iter(frames.values())))
+    joined = bool(config.target) and "," in config.target and config.target not in first.columns
+    if joined:  # --target a,b,c: several 0/1 label columns, joined into one column of label sets
+        frames = joined_label_columns(frames, config.target, where)
     # The target is guessed from the training table: a test file may hold no labels at all.
     target, announced = choose_target(frames.get("train", next(iter(frames.values()))), config.target, where)
     notes = list(notes) + ([announced] if announced else [])
@@ -241,6 +246,9 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
     if len(whole) < 10 or whole.shape[1] < 2:
         raise DataError(f"{where} has {len(whole)} rows and {whole.shape[1]} columns; "
                         "a table needs a target column, at least one feature column and at least 10 rows.")
+    label_sets = label_sets_of(whole[target], config, where, str(target), JOIN if joined else None)
+    if label_sets is not None:  # several labels a row: a multi-hot vector each, split at random
+        return _multilabel_table(frames, whole, target, label_sets, config, name, where, notes)
     regression = _is_regression(whole[target]) if config.task == "auto" else config.task == "regression"
     if config.task != "auto":
         notes.append(f"Task: {config.task}, as --task says (the guess from the target column {target!r} was "
@@ -262,11 +270,26 @@ def table_dataset(frames: dict[str, pd.DataFrame], config, name: str, where: str
         check_class_sizes(encode(whole[target]), class_names, f"the target column {target!r}", unit="rows")
 
     parts, how = _table_splits(frames, target, encode, regression, config)
+    task = "regression" if regression else "classification"
+    return _table_of(parts, how, whole, target, task, class_names, config, name, where, notes, frames)
+
+
+def _multilabel_table(frames, whole, target, label_sets, config, name: str, where: str, notes) -> Dataset:
+    """A table whose target holds label sets: multi-hot labels, a seeded random split (stratifying on label
+    sets would leave most sets alone in their stratum)."""
+    _refuse_float32_overflow(whole, target, False, where)
+    parts, how = _table_splits(frames, target, label_sets.encode, True, config)
+    return _table_of(parts, how, whole, target, "multilabel", label_sets.names, config, name, where,
+                     [*notes, *label_sets.notes], frames)
+
+
+def _table_of(parts, how, whole, target, task, class_names, config, name, where, notes, frames) -> Dataset:
+    """The Dataset of a table's split frames and labels (as text or series data when its columns say so)."""
     keys = safe_keys([c for c in whole.columns if c != target])
     splits = {split: _split(frame, labels, keys) for split, (frame, labels) in parts.items()}
     dataset = Dataset(
         name=name, source=f"Table {where} ({len(whole)} rows, {len(keys)} feature columns, target {target!r})",
-        modality="table", task="regression" if regression else "classification",
+        modality="table", task=task,
         class_names=tuple(class_names), train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, how),
         fingerprint=fingerprint_of(splits), target=str(target),

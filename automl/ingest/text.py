@@ -219,7 +219,7 @@ def text_from_table(dataset: Dataset, config) -> Dataset | None:
         texts = list(texts[keep])
         undecodable += sum(REPLACEMENT in t for t in texts)
         splits[name] = (texts, split.labels[keep])
-    if not dataset.validation_given:
+    if not dataset.validation_given and np.ndim(dataset.train.labels) == 1:  # stratifies on one label a text
         redone = revalidate_on_whole_texts(*splits["train"], *splits["val"], config.val_fraction, config.seed)
         if redone is not None:
             splits["train"], splits["val"], note = redone

@@ -158,7 +158,16 @@ def predict_instances(model, meta: dict, instances: list) -> pd.DataFrame:
 
 
 def prediction_columns(meta: dict, outputs: list) -> dict[str, np.ndarray | list]:
-    """The serving endpoint's outputs → columns: predicted_class and probability_CLASS, or prediction."""
+    """The serving endpoint's outputs → columns: predicted_class and probability_CLASS; predicted_labels (a
+    multi-label model's set, "a|b") and probability_LABEL; or prediction."""
+    if "predicted_labels" in meta["outputs"]:
+        probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
+        columns = {"predicted_labels": [v.decode("utf-8") for o in outputs for v in o["predicted_labels"].numpy()]}
+        columns.update({f"probability_{name}": probabilities[:, i] for i, name in enumerate(meta["class_names"])})
+        return columns
+    if "anomaly_score" in meta["outputs"]:  # the threshold is inside the SavedModel's is_anomaly
+        return {"anomaly_score": np.concatenate([o["anomaly_score"].numpy() for o in outputs]),
+                "is_anomaly": np.concatenate([o["is_anomaly"].numpy() for o in outputs])}
     if "probabilities" in meta["outputs"]:
         probabilities = np.concatenate([o["probabilities"].numpy() for o in outputs])
         columns = {"predicted_class": [meta["class_names"][i] for i in probabilities.argmax(axis=1)]}

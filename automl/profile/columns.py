@@ -70,6 +70,8 @@ def _single_column_score(train, y_train, val, y_val, regression: bool) -> float:
     tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(max_depth=4, random_state=0)
     tree.fit(x_train, y_train)
     predicted = tree.predict(x_val)
+    if np.ndim(y_val) == 2:  # label sets (multi-label): the mean of each label's balanced accuracy
+        return float(np.mean([balanced_accuracy_score(y_val[:, j], predicted[:, j]) for j in range(y_val.shape[1])]))
     return r2_score(y_val, predicted) if regression else balanced_accuracy_score(y_val, predicted)
 
 

@@ -35,6 +35,10 @@ class Profile:
         audio_inputs: Sample rate, length, log-mel settings and per-band statistics (audio only).
         forecast_inputs: Lookback, horizon, columns, season and scales (forecasting only).
         target_mean, target_std: Training target statistics (regression only).
+        label_thresholds: Per label, the probability from which it is predicted, tuned on validation after the
+            search (multi-label only; the pipeline fills it in before export).
+        anomaly_threshold: The reconstruction error above which an example is an anomaly, a quantile of the
+            validation errors set after the search (anomaly detection only; the pipeline fills it in before export).
     """
 
     name: str
@@ -57,6 +61,8 @@ class Profile:
     forecast_inputs: ForecastInputs | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
+    label_thresholds: tuple[float, ...] = ()
+    anomaly_threshold: float | None = None
 
     @property
     def num_classes(self) -> int:

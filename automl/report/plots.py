@@ -21,6 +21,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES
+from automl.modalities.tasks import higher_is_better
 
 DPI = 90
 # Past this many classes tick labels overlap into an unreadable band; the heatmap alone still shows
@@ -225,7 +226,7 @@ def pareto_plot(trials, costs: dict, objective: str) -> str | None:
     scored = [t for t in trials if t.score is not None and t.trial_id in costs]
     if len(scored) < 2:
         return None
-    higher = objective.endswith("accuracy")
+    higher = higher_is_better(objective)
     panels = [("size on disk (MB)", lambda t: costs[t.trial_id].size_bytes / 1e6)]
     if sum(costs[t.trial_id].latency_ms is not None for t in scored) >= 2:
         panels.append(("latency, one example (ms)", lambda t: costs[t.trial_id].latency_ms))

@@ -23,7 +23,7 @@ VERDICT_CSS = {"ok": "passed", "overfitting": "alerted", "underfitting": "alerte
 STOPPED = {"max_trials": "it reached the trial limit ({max_trials} trials).",
            "time_budget": "the time budget ({budget}) ran out.",
            "search_complete": "the tuner had no more hyperparameter sets to try."}
-PERCENT_METRICS = ("accuracy", "balanced_accuracy")
+PERCENT_METRICS = ("accuracy", "balanced_accuracy", "subset_accuracy")
 
 
 def public_hyperparameters(values: dict) -> dict:
@@ -61,7 +61,8 @@ def fmt_budget(seconds) -> str:
 
 
 def metric_label(name: str) -> str:
-    return {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mase": "MASE"}.get(name, name)
+    return {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "loss": "Loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mase": "MASE",
+            "micro_f1": "Micro F1", "macro_f1": "Macro F1", "subset_accuracy": "Subset accuracy"}.get(name, name)
 
 
 def headline(diagnosis) -> list[tuple[str, str]]:

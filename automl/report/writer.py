@@ -16,7 +16,7 @@ import pandas as pd
 
 from automl.files import write_text_atomic
 from automl.modalities import task_named
-from automl.report import deploy_sections, forecast_section, plots, sections
+from automl.report import anomaly_section, deploy_sections, forecast_section, multilabel_section, plots, sections
 from automl.report.run_result import ReportPaths, RunResult
 from automl.report.state import load_state, save_state
 
@@ -104,7 +104,8 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         # O(classes), never O(classes²): the full matrix only up to FULL_CONFUSION_MAX_CLASSES classes.
         "per_class": diagnosis.per_class, **sections.confusion_summary(diagnosis, profile.class_names),
         **deploy_sections.summary_extras(result, diagnosis, measurements),
-        **forecast_section.forecast_summary(diagnosis),
+        **forecast_section.forecast_summary(diagnosis), **anomaly_section.anomaly_summary(diagnosis),
+        **multilabel_section.multilabel_summary(diagnosis),
     }
     return _plain(summary)
 
@@ -161,7 +162,8 @@ def _context(run: RunResult, run_dir: Path) -> dict:
         "is_classification": task_named(diagnosis.task).has_classes,
         **_data_context(profile), **_results_context(profile, plan, result, diagnosis),
         **deploy_sections.deployment_context(result, diagnosis, measurements, run_dir, sections.relative),
-        **forecast_section.forecast_context(diagnosis),
+        **forecast_section.forecast_context(diagnosis), **anomaly_section.anomaly_context(diagnosis),
+        **multilabel_section.multilabel_context(diagnosis),
     }
 
 

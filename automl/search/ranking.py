@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from automl.modalities.tasks import OVERFIT_ACCURACY_GAP
+from automl.modalities.tasks import OVERFIT_ACCURACY_GAP, higher_is_better
 
 # One point of validation accuracy: on 300 validation examples that is 3 examples, within the noise
 # of one retraining with another seed.
@@ -22,14 +22,14 @@ def _best_epoch(trial, objective: str) -> int | None:
     values = trial.history.get(objective) or []
     if not values:
         return None
-    pick = max if objective.endswith("accuracy") else min
+    pick = max if higher_is_better(objective) else min
     return values.index(pick(values))
 
 
 def trial_overfits(trial, objective: str) -> bool:
     """Train accuracy above validation accuracy by more than OVERFIT_ACCURACY_GAP at the trial's best
     epoch (the verdict's own rule). Only judged for accuracy objectives; loss objectives return False."""
-    if not objective.endswith("accuracy"):
+    if not higher_is_better(objective):
         return False
     epoch, train = _best_epoch(trial, objective), trial.history.get(objective.removeprefix("val_")) or []
     if epoch is None or epoch >= len(train):
@@ -40,7 +40,7 @@ def trial_overfits(trial, objective: str) -> bool:
 def _score_key(trial, objective: str):
     """Higher is better. Accuracy ties (common on small validation sets) go to the lower validation loss
     at the trial's best epoch."""
-    if not objective.endswith("accuracy"):
+    if not higher_is_better(objective):
         return (-trial.score, 0.0)
     epoch, loss = _best_epoch(trial, objective), trial.history.get("val_loss", [])
     epoch = epoch or 0
@@ -49,13 +49,13 @@ def _score_key(trial, objective: str):
 
 def within_tolerance(trial, best, objective: str) -> bool:
     """Whether the trial's score is close enough to the best one's to count as a tie."""
-    if objective.endswith("accuracy"):
+    if higher_is_better(objective):
         return trial.score >= best.score - ACCURACY_TOLERANCE
     return trial.score <= best.score + LOSS_RELATIVE_TOLERANCE * abs(best.score)
 
 
 def tolerance_text(objective: str) -> str:
-    return (f"{ACCURACY_TOLERANCE:.0%} of validation accuracy" if objective.endswith("accuracy")
+    return (f"{ACCURACY_TOLERANCE:.0%} of validation {objective.removeprefix('val_').replace('_', ' ')}" if higher_is_better(objective)
             else f"{LOSS_RELATIVE_TOLERANCE:.0%} of the best {objective}")
 
 

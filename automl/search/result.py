@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
+from automl.modalities.anomaly import AnomalyThreshold
 from automl.search.ensemble import EnsembleChoice
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class SearchResult:
         devices: What the trials trained on, and in which precision (search.devices).
         search_notes: What went wrong and was handled: a batch halved after running out of memory, a worker
             that died and the trial it lost.
+        anomaly_threshold: Anomaly detection's threshold on the final model's reconstruction error (else None).
     """
 
     model: keras.Model
@@ -72,6 +74,7 @@ class SearchResult:
     simple_models: SimpleModels | None = None
     devices: str = ""
     search_notes: tuple[str, ...] = ()
+    anomaly_threshold: AnomalyThreshold | None = None
 
     @property
     def best_trial(self) -> TrialRecord:

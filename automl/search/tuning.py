@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automl.modalities.anomaly import anomaly_threshold
 from automl.modalities.batching import batched
 from automl.modalities.tasks import balanced_accuracy
 from automl.progress import NullProgress
@@ -102,15 +103,18 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         best = tuner.oracle.get_trial(cross_validation.chosen)
     else:
         cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
-        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task,
-                                       _affordable_members(deadline, evaluation, inputs))
+        # Anomaly detection keeps one autoencoder: its threshold is a quantile of that model's own errors.
+        members = 1 if plan.task == "anomaly" else _affordable_members(deadline, evaluation, inputs)
+        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task, members)
+    threshold = (anomaly_threshold(model.predict(val, verbose=0), dataset.val.labels, config.anomaly_quantile)
+                 if plan.task == "anomaly" else None)
     stopped = ("time_budget" if fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
                         seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
                         first_trial_note=sizing, simple_models=simple, devices=devices.describe(),
-                        search_notes=(*notes, *halving_notes(run_dir / "search")))
+                        search_notes=(*notes, *halving_notes(run_dir / "search")), anomaly_threshold=threshold)
 
 def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: float, epoch_estimate: float):
     """crossval.cross_validate with its cost per fold fit: a build, and the best trial's epochs plus

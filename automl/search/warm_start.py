@@ -87,6 +87,8 @@ def warm_start_head(model: keras.Model, data, class_weight: dict | None = None) 
         target = (labels.reshape(-1).astype(np.float64) - offset) / scale
         linear = Ridge(alpha=1.0).fit(features, target, sample_weight=weights)
         kernel, bias = linear.coef_.reshape(-1, 1), np.atleast_1d(linear.intercept_)
+    elif labels.ndim == 2 and labels.shape[1] == units > 1:  # multi-hot labels: one sigmoid per label
+        kernel, bias = _per_label_logistic(features, labels, weights)
     else:
         labels = labels.reshape(-1).astype(int)
         if len(np.unique(labels)) < 2:
@@ -103,3 +105,20 @@ def warm_start_head(model: keras.Model, data, class_weight: dict | None = None) 
     head.kernel.assign(kernel.astype("float32"))
     head.bias.assign(bias.astype("float32"))
     return True
+
+
+def _per_label_logistic(features: np.ndarray, labels: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
+    """A multi-label head's weights: a logistic regression per label (its sigmoid is exactly the head's); a label
+    that is always or never present keeps zero weights and the bias of its training frequency."""
+    from sklearn.linear_model import LogisticRegression
+
+    kernel, bias = np.zeros((features.shape[1], labels.shape[1])), np.zeros(labels.shape[1])
+    for j in range(labels.shape[1]):
+        column = (labels[:, j] > 0.5).astype(int)
+        if column.min() == column.max():
+            share = np.clip(column.mean(), 1e-3, 1 - 1e-3)
+            bias[j] = np.log(share / (1 - share))
+            continue
+        linear = LogisticRegression(C=LOGISTIC_C, max_iter=1000).fit(features, column, sample_weight=weights)
+        kernel[:, j], bias[j] = linear.coef_[0], linear.intercept_[0]
+    return kernel, bias

@@ -73,6 +73,14 @@ class ServedModel:
         outputs = [self.model.serve(batch) for batch in batches]
         drift = drift_report(self.meta, [self.modality.drift_features(batch, self.meta) for batch in batches])
         columns = prediction_columns(self.meta, outputs)
+        if "anomaly_score" in columns:
+            return [{"anomaly_score": float(score), "is_anomaly": bool(flag)}
+                    for score, flag in zip(columns["anomaly_score"], columns["is_anomaly"])], drift
+        if "predicted_labels" in columns:  # multi-label: the label set and every label's probability, in class order
+            probabilities = np.stack([columns[f"probability_{name}"] for name in self.meta["class_names"]], axis=1)
+            return [{"predicted_labels": [label for label in labels.split("|") if label],
+                     "probabilities": [float(p) for p in row]}
+                    for labels, row in zip(columns["predicted_labels"], probabilities)], drift
         if "predicted_class" not in columns:
             return [{"prediction": float(value)} for value in columns["prediction"]], drift
         names = self.meta["class_names"]

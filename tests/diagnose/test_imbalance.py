@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from automl.diagnose import diagnose_classification
 from automl.modalities.tasks import balanced_accuracy
@@ -48,6 +49,7 @@ def test_reranking_moves_the_balanced_best_first_and_keeps_the_rest():
     assert [t.trial_id for t in order] == ["b", "c", "a", "d"]  # ties keep the objective's order
 
 
+@pytest.mark.slow  # 12 s on 2 cores: a whole run; the re-ranking rule is tested above
 def test_an_imbalanced_noise_table_is_reranked_and_called_what_it_is(tmp_path, config_for, capsys):
     from automl.cli import main
 

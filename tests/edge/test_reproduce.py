@@ -13,6 +13,7 @@ from automl.errors import DataError
 from automl.pipeline import reproduce
 
 
+@pytest.mark.slow  # 10 s on 2 cores: a second whole run
 def test_a_run_reproduced_gives_the_same_test_metrics(finished_table_run, tmp_path, capsys):
     _, run_dir = finished_table_run
     summary_before = (run_dir / "summary.json").read_text()

@@ -1,7 +1,9 @@
 """The family contract, checked for every entry of FAMILIES: builds with default hyperparameters,
-outputs one probability per class, trains an epoch on tiny data, exports, and the SavedModel —
-reloaded in a fresh Python process that imports only TensorFlow — predicts the same."""
+outputs one probability per class (an anomaly family: one reconstruction error per example), trains an
+epoch on tiny data, exports, and the SavedModel — reloaded in a fresh Python process that imports only
+TensorFlow — predicts the same (an anomaly family: the same scores, flagged by the threshold inside it)."""
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ from automl.families import FAMILIES, MODALITIES
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
 from automl.modalities.batching import batched
-from helpers import WEIGHTS, make_audio_folder, make_text_folder, write_ts
+from helpers import WEIGHTS, make_audio_folder, make_text_folder, write_image, write_ts
 
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys
@@ -38,6 +40,10 @@ FRESH_PROCESS = textwrap.dedent("""
     else:
         batch = {k: tf.constant(inputs[k]) for k in inputs.files}
     out = model.serve(batch)
+    if "anomaly_score" in out:
+        print(json.dumps({"anomaly_score": out["anomaly_score"].numpy().tolist(),
+                          "is_anomaly": out["is_anomaly"].numpy().tolist()}))
+        sys.exit(0)
     print(json.dumps({"probabilities": out["probabilities"].numpy().tolist(),
                       "classes": [c.decode() for c in out["predicted_class"].numpy()]}))
 """)
@@ -47,7 +53,8 @@ FRESH_PROCESS = textwrap.dedent("""
 def data_for(image_folder, table_csv, tmp_path):
     return {"image": image_folder, "table": table_csv, "text": make_text_folder(tmp_path / "texts"),
             "series": write_ts(tmp_path / "series.ts", channels=2, lengths=(20, 24, 17), missing=True),
-            "audio": make_audio_folder(tmp_path / "audio", per_class=8)}
+            "audio": make_audio_folder(tmp_path / "audio", per_class=8),
+            "flat images": [write_image(tmp_path / "flat" / f"{i}.png", 120, seed=i) for i in range(16)][0].parent}
 
 
 def _raw_inputs(modality, profile, dataset):
@@ -90,12 +97,13 @@ def weights_home(tmp_path, monkeypatch):
 def test_family_contract(family, data_for, config_for, tmp_path, request):
     if family == "transfer":
         request.getfixturevalue("weights_home")
-    modality = MODALITIES[family]
-    config = config_for(data_for[modality])
+    modality, anomaly = MODALITIES[family], FAMILIES[family].anomaly
+    data = data_for["flat images" if anomaly and modality == "image" else modality]
+    config = config_for(data, task="anomaly") if anomaly else config_for(data)
     dataset = load_dataset(config)
     profile = profile_dataset(dataset)
     model = FAMILIES[family](kt.HyperParameters(), profile)
-    assert model.output_shape == (None, profile.num_classes)
+    assert model.output_shape == (None, 1 if anomaly else profile.num_classes)
 
     history = model.fit(batched(dataset.train, profile, 8, None, seed=0), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -104,7 +112,12 @@ def test_family_contract(family, data_for, config_for, tmp_path, request):
     model_input = (tf.constant(raw[modality]) if modality in ("image", "text", "series", "audio")
                    else {k: tf.constant(v[:, None]) for k, v in raw.items()})
     expected = model.predict(model_input, verbose=0)
-    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+    if anomaly:  # reconstruction errors, and a threshold that splits them, to see it applied after the reload
+        assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+        middle = np.sort(expected[:, 0])[2:4]  # between two scores, so float rounding cannot flip one
+        profile = dataclasses.replace(profile, anomaly_threshold=float(middle.mean()))
+    else:
+        np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
 
     export = export_model(model, profile, model_input, tmp_path)
     assert export.parity_max_abs_diff < 1e-4 and (tmp_path / "model.keras").exists()
@@ -113,7 +126,11 @@ def test_family_contract(family, data_for, config_for, tmp_path, request):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    np.testing.assert_allclose(result["probabilities"], expected, atol=1e-4)
-    assert result["classes"] == [profile.class_names[i] for i in expected.argmax(axis=1)]
+    if anomaly:
+        np.testing.assert_allclose(result["anomaly_score"], expected[:, 0], rtol=1e-4, atol=1e-5)
+        assert result["is_anomaly"] == (expected[:, 0] > profile.anomaly_threshold).tolist()
+    else:
+        np.testing.assert_allclose(result["probabilities"], expected, atol=1e-4)
+        assert result["classes"] == [profile.class_names[i] for i in expected.argmax(axis=1)]
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(reloaded.predict(model_input, verbose=0), expected, atol=1e-5)

@@ -193,6 +193,7 @@ def test_whole_network_trials_remain_available(keras_home, photos, config_for):
     assert "fine_tune_layers" in result.search.trials[0].hyperparameters
 
 
+@pytest.mark.slow  # 38 s on 2 cores: two whole runs (a CNN, then transfer from it)
 def test_an_earlier_run_serves_as_the_backbone(keras_home, photos, tmp_path, config_for):
     from automl.pipeline import run
 

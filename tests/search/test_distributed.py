@@ -56,6 +56,7 @@ def test_chief_address_defaults_to_loopback():
     assert parse_address("10.1.2.3:8000") == ("10.1.2.3", 8000)
 
 
+@pytest.mark.slow  # 32 s on 2 cores: a chief and two worker processes, each importing TensorFlow
 def test_two_workers_run_each_trial_once(tmp_path, config_for):
     from automl.pipeline import run
 
