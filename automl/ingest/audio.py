@@ -23,7 +23,7 @@ from scipy.signal import resample_poly
 from automl.errors import DataError
 from automl.ingest.dataset import AudioFacts, Dataset, SkippedFile, Split, fingerprint_of
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
-from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.splits import assign_folder_splits, check_class_sizes, describe_split
 from automl.ingest.text import is_text_file
 from automl.ingest.walk import DataFolder, outside_hint
 
@@ -208,7 +208,7 @@ def load_audio_folder(root: Path, config) -> Dataset:
         check_class_sizes(labels, class_names, f"'{root}'", unit="readable .wav files")
     except DataError as error:
         raise DataError(str(error) + outside_hint(skipped)) from None
-    index_of, how = _assign_splits(np.array([group for group, _, _, _ in good]), labels, config)
+    index_of, how = assign_folder_splits(np.array([group for group, _, _, _ in good]), labels, config, ".wav files")
     infos = [info for _, _, _, info in good]
     facts = _facts(infos, [path for _, path, _, _ in good], index_of["train"])
     splits = {name: Split(_stream([good[i][1] for i in idx], labels[idx], facts.sample_rate, facts.length),
@@ -234,22 +234,3 @@ def _facts(infos: list[ClipInfo], paths: list[Path], train: np.ndarray) -> Audio
                       silent=tuple(str(p) for p, info in zip(paths, infos) if info.silent),
                       clipped=tuple(str(p) for p, info in zip(paths, infos) if info.clipped),
                       cut=int(np.sum(durations * rate > length + 0.5)))
-
-
-def _assign_splits(groups: np.ndarray, labels: np.ndarray, config):
-    """Returns ({split: indices}, how) honouring train/val/test folders; validation comes from train/."""
-    seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
-    given = {name: np.flatnonzero(groups == name) for name in ("train", "val", "test", "all")}
-    if len(given["all"]):
-        train, val, test = split_indices(labels, val_f, test_f, seed, stratified=True)
-        return {"train": train, "val": val, "test": test}, f"No split folders: seeded stratified split (seed {seed})"
-    if len(given["test"]) and len(given["val"]):
-        return {k: given[k] for k in ("train", "val", "test")}, "Honoured the train/, val/ and test/ folders"
-    test = given["test"] if len(given["test"]) else given["val"]
-    if not len(test):
-        raise DataError("The test split is empty. Put .wav files in test/<class>/ or remove the empty split folders.")
-    inner_train, inner_val, _ = split_indices(labels[given["train"]], val_f, test_f, seed, stratified=True,
-                                              need_test=False)
-    held = "test/" if len(given["test"]) else "val/ (no test/ folder, so val/ is the held-out test split)"
-    return ({"train": given["train"][inner_train], "val": given["train"][inner_val], "test": test},
-            f"Honoured {held}; validation is a seeded stratified {val_f:.0%} of train/")

@@ -63,3 +63,24 @@ def split_indices(labels: np.ndarray, val_fraction: float, test_fraction: float,
 def describe_split(sizes: dict[str, int], how: str) -> str:
     parts = ", ".join(f"{name} {count}" for name, count in sizes.items())
     return f"{how} ({parts})."
+
+
+def assign_folder_splits(groups: np.ndarray, labels: np.ndarray, config, files: str):
+    """Returns ({split: indices}, how) honouring train/val/test folders (each example's group: "train", "val",
+    "test", or "all" when there are no split folders); validation comes from train/. `files` names the files in
+    the error message ("text files", ".wav files")."""
+    seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
+    given = {name: np.flatnonzero(groups == name) for name in ("train", "val", "test", "all")}
+    if len(given["all"]):
+        train, val, test = split_indices(labels, val_f, test_f, seed, stratified=True)
+        return {"train": train, "val": val, "test": test}, f"No split folders: seeded stratified split (seed {seed})"
+    if len(given["test"]) and len(given["val"]):
+        return {k: given[k] for k in ("train", "val", "test")}, "Honoured the train/, val/ and test/ folders"
+    test = given["test"] if len(given["test"]) else given["val"]
+    if not len(test):
+        raise DataError(f"The test split is empty. Put {files} in test/<class>/ or remove the empty split folders.")
+    inner_train, inner_val, _ = split_indices(labels[given["train"]], val_f, test_f, seed, stratified=True,
+                                              need_test=False)
+    held = "test/" if len(given["test"]) else "val/ (no test/ folder, so val/ is the held-out test split)"
+    return ({"train": given["train"][inner_train], "val": given["train"][inner_val], "test": test},
+            f"Honoured {held}; validation is a seeded stratified {val_f:.0%} of train/")

@@ -21,7 +21,7 @@ from automl.errors import DataError
 from automl.ingest.dataset import Dataset, SkippedFile, Split, TextFacts, fingerprint_of
 from automl.ingest.fragments import revalidate_on_whole_texts
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
-from automl.ingest.splits import check_class_sizes, describe_split, split_indices
+from automl.ingest.splits import assign_folder_splits, check_class_sizes, describe_split
 from automl.ingest.walk import DataFolder, outside_hint
 
 TEXT_EXTENSIONS = {".txt"}
@@ -149,7 +149,7 @@ def load_text_folder(root: Path, config) -> Dataset:
     except DataError as error:
         raise DataError(str(error) + outside_hint(skipped)) from None
     texts = [text for _, _, text, _ in good]
-    index_of, how = _assign_splits(np.array([group for group, _, _, _ in good]), labels, config)
+    index_of, how = assign_folder_splits(np.array([group for group, _, _, _ in good]), labels, config, "text files")
     splits = {name: text_split([texts[i] for i in idx], labels[idx]) for name, idx in index_of.items()}
     notes = [f"Ignored what is not a class folder of text: {', '.join(sorted(set(ignored))[:8])}."] if ignored else []
     return Dataset(
@@ -159,25 +159,6 @@ def load_text_folder(root: Path, config) -> Dataset:
         split_note=describe_split({k: v.size for k, v in splits.items()}, how), fingerprint=fingerprint_of(splits),
         text=TextFacts(np.array([len(t.split()) for t in texts]), sum(bad for _, _, _, bad in good)),
         skipped=tuple(skipped), notes=tuple(notes))
-
-
-def _assign_splits(groups: np.ndarray, labels: np.ndarray, config):
-    """Returns ({split: indices}, how) honouring train/val/test folders; validation comes from train/."""
-    seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
-    given = {name: np.flatnonzero(groups == name) for name in ("train", "val", "test", "all")}
-    if len(given["all"]):
-        train, val, test = split_indices(labels, val_f, test_f, seed, stratified=True)
-        return {"train": train, "val": val, "test": test}, f"No split folders: seeded stratified split (seed {seed})"
-    if len(given["test"]) and len(given["val"]):
-        return {k: given[k] for k in ("train", "val", "test")}, "Honoured the train/, val/ and test/ folders"
-    test = given["test"] if len(given["test"]) else given["val"]
-    if not len(test):
-        raise DataError("The test split is empty. Put text files in test/<class>/ or remove the empty split folders.")
-    inner_train, inner_val, _ = split_indices(labels[given["train"]], val_f, test_f, seed, stratified=True,
-                                              need_test=False)
-    held = "test/" if len(given["test"]) else "val/ (no test/ folder, so val/ is the held-out test split)"
-    return ({"train": given["train"][inner_train], "val": given["train"][inner_val], "test": test},
-            f"Honoured {held}; validation is a seeded stratified {val_f:.0%} of train/")
 
 
 def _text_column(frame: pd.DataFrame, config) -> tuple[str | None, str | None]:

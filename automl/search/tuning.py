@@ -116,6 +116,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
                         first_trial_note=sizing, simple_models=simple, devices=devices.describe(),
                         search_notes=(*notes, *halving_notes(run_dir / "search")), anomaly_threshold=threshold)
 
+
 def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: float, epoch_estimate: float):
     """crossval.cross_validate with its cost per fold fit: a build, and the best trial's epochs plus
     the patience on the larger fold data, at the trials' measured seconds an epoch where they are
