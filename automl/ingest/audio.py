@@ -12,7 +12,6 @@ import hashlib
 import math
 import re
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import tensorflow as tf
 from scipy.signal import resample_poly
 
 from automl.errors import DataError
-from automl.ingest.dataset import AudioFacts, Dataset, SkippedFile, Split, fingerprint_of
+from automl.ingest.dataset import AudioFacts, Dataset, SkippedFile, Split, fingerprint_of, inspect_files
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
 from automl.ingest.splits import assign_folder_splits, check_class_sizes, describe_split
 from automl.ingest.text import is_text_file
@@ -192,14 +191,7 @@ def load_audio_folder(root: Path, config) -> Dataset:
     if not files:
         raise DataError(f"No .wav files found in class sub-folders of '{root}'. Expected {root}/yes/1.wav, "
                         f"{root}/no/2.wav (optionally under train/ and test/)." + outside_hint(skipped))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        inspected = list(pool.map(_inspect, [path for _, path, _ in files]))
-    good = []
-    for (group, path, label), info in zip(files, inspected):
-        if isinstance(info, str):
-            skipped.append(SkippedFile(str(path), info))
-        else:
-            good.append((group, path, label, info))
+    good = inspect_files(files, _inspect, 1, skipped)
     if not good:
         raise DataError(f"None of the {len(files)} .wav files in '{root}' could be read (e.g. {skipped[-1].path}: "
                         f"{skipped[-1].reason}).")

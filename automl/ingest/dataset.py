@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,20 @@ class Split:
 class SkippedFile:
     path: str
     reason: str
+
+
+def inspect_files(entries: list[tuple], inspect, path_at: int, skipped: list[SkippedFile]) -> list[tuple]:
+    """Each entry with `inspect(its path)` appended, four files read at a time; an entry whose file cannot be
+    used (inspect returned the reason, a string) goes to `skipped` instead. The path is entry[path_at]."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(inspect, [entry[path_at] for entry in entries]))
+    good = []
+    for entry, result in zip(entries, results):
+        if isinstance(result, str):
+            skipped.append(SkippedFile(str(entry[path_at]), result))
+        else:
+            good.append((*entry, result))
+    return good
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ and listed, like the class-folder reader's corrupt files.
 from __future__ import annotations
 
 import posixpath
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
-from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of
+from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of, inspect_files
 from automl.ingest.images import GRAY_MODES, _choose_size, _inspect, _stream, is_image_file
 from automl.ingest.label_sets import label_sets_of
 from automl.ingest.splits import describe_split, split_indices
@@ -136,14 +135,7 @@ def load_image_table(root: Path, table: Path, config) -> Dataset:
 
 
 def _dataset(root, table, rows, label_sets, skipped, config, value_column) -> Dataset:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        inspected = list(pool.map(_inspect, [path for path, _ in rows]))
-    good = []
-    for (path, value), info in zip(rows, inspected):
-        if isinstance(info, str):
-            skipped.append(SkippedFile(str(path), info))
-        else:
-            good.append((path, value, info))
+    good = inspect_files(rows, _inspect, 0, skipped)
     if len(good) < 10:
         raise DataError(f"Only {len(good)} images of '{root}' could be read with a value; at least 10 are needed to "
                         "train, validate and test. Add images (each with a row in the table).")

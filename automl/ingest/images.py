@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from automl.errors import DataError
-from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of
+from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of, inspect_files
 from automl.ingest.groups import groups_for_files
 from automl.ingest.splits import check_class_sizes, describe_split, split_indices
 from automl.ingest.walk import DataFolder, outside_hint
@@ -158,14 +157,7 @@ def load_image_folder(root: Path, config) -> Dataset:
             f"No images found in '{root}'. Expected class sub-folders of images "
             f"({root}/cats/*.jpg, {root}/dogs/*.jpg; formats: {', '.join(sorted(IMAGE_EXTENSIONS))})."
             + outside_hint(skipped))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        inspected = list(pool.map(_inspect, [path for _, path, _ in files]))
-    good = []
-    for (group, path, label), result in zip(files, inspected):
-        if isinstance(result, str):
-            skipped.append(SkippedFile(str(path), result))
-        else:
-            good.append((group, path, label, result))
+    good = inspect_files(files, _inspect, 1, skipped)
     if not good:
         raise DataError(f"None of the {len(files)} image files in '{root}' could be decoded "
                         f"(e.g. {skipped[-1].path}: {skipped[-1].reason}). Check that the files are real images.")

@@ -7,8 +7,6 @@ loudness; predicted from .wav files or folders of them (resampled, padded or cut
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 
 import keras
@@ -20,7 +18,7 @@ from PIL import Image
 
 from automl.errors import DataError
 from automl.ingest import DataFolder, decode_clip, fit_waveform, is_audio_file
-from automl.modalities.base import PREDICT_BATCH, Modality, json_kind
+from automl.modalities.base import PREDICT_BATCH, Modality, instance_bytes
 from automl.modalities.thumbnails import THUMBNAIL_SIDE, thumbnail
 
 # Mel bands start above the rumble of handling noise and mains hum's lowest harmonics.
@@ -122,14 +120,7 @@ class AudioModality(Modality):
             if isinstance(instance, (list, np.ndarray)):
                 clips.append(fit_waveform(_waveform(instance, index, spec["sample_rate"]), spec["length"]))
                 continue
-            encoded = instance.get("b64") if isinstance(instance, dict) else None
-            if not isinstance(encoded, str):
-                raise DataError(f"instances[{index}] must be {{\"b64\": \"<base64 of a .wav file>\"}} or a waveform as "
-                                f"a list of numbers; got {json_kind(instance)}.")
-            try:
-                data = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                raise DataError(f"instances[{index}].b64 is not valid base64.") from None
+            data = instance_bytes(instance, index, "a .wav file", "a waveform as a list of numbers")
             clips.append(decode_clip(data, spec["sample_rate"], spec["length"], f"instances[{index}]"))
         return [tf.constant(np.stack(clips[start:start + PREDICT_BATCH]))
                 for start in range(0, len(clips), PREDICT_BATCH)]

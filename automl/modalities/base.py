@@ -4,6 +4,8 @@ test example is shown in the gallery, and how `automl predict` reads new files."
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +94,20 @@ JSON_NAMES = {"dict": "object", "list": "array", "str": "string", "int": "number
 def json_kind(value) -> str:
     """What a JSON value in a request is, in JSON's words ("a JSON object"), for serving's error messages."""
     return f"a JSON {JSON_NAMES.get(type(value).__name__, type(value).__name__)}"
+
+
+def instance_bytes(instance, index: int, file_kind: str, alternative: str) -> bytes:
+    """The bytes of a serving request's instance given as {"b64": "<base64>"}, TensorFlow Serving's form for bytes.
+
+    Raises:
+        DataError: The instance is not in that form (the message names the file kind and the alternative form), or
+            its base64 is not valid.
+    """
+    encoded = instance.get("b64") if isinstance(instance, dict) else None
+    if not isinstance(encoded, str):
+        raise DataError(f"instances[{index}] must be {{\"b64\": \"<base64 of {file_kind}>\"}} or {alternative}; "
+                        f"got {json_kind(instance)}.")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise DataError(f"instances[{index}].b64 is not valid base64.") from None

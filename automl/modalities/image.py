@@ -3,8 +3,6 @@ thumbnails, predicted from image files or folders."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest import DataFolder, decode_bytes, decode_file, fit_pixels, is_image_file
-from automl.modalities.base import PREDICT_BATCH, Modality, json_kind
+from automl.modalities.base import PREDICT_BATCH, Modality, instance_bytes
 from automl.modalities.thumbnails import thumbnail
 
 
@@ -59,15 +57,9 @@ class ImageModality(Modality):
             if isinstance(instance, (list, np.ndarray)):
                 images.append(fit_pixels(_rgb(instance, index), info["height"], info["width"], info["channels"]))
                 continue
-            encoded = instance.get("b64") if isinstance(instance, dict) else None
-            if not isinstance(encoded, str):
-                raise DataError(f"instances[{index}] must be {{\"b64\": \"<base64 of an image file>\"}} or "
-                                f"pixels as nested lists; got {json_kind(instance)}.")
+            data = instance_bytes(instance, index, "an image file", "pixels as nested lists")
             try:
-                data = base64.b64decode(encoded, validate=True)
                 images.append(decode_bytes(data, info["height"], info["width"], info["channels"]))
-            except (binascii.Error, ValueError):
-                raise DataError(f"instances[{index}].b64 is not valid base64.") from None
             except tf.errors.InvalidArgumentError:
                 raise DataError(f"instances[{index}] is not an image automl can decode (PNG, JPEG, GIF or BMP)."
                                 ) from None
