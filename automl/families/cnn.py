@@ -45,7 +45,7 @@ def build_model(hp, profile) -> keras.Model:
     """Blocks of (conv-BN-ReLU ×2, max-pool), global pooling, a dense layer and the head."""
     inputs_spec = profile.image_inputs
     inputs = keras.Input(shape=(None, None, inputs_spec.channels), dtype="uint8", name="image")
-    x = layers.Resizing(*_internal_size(inputs_spec), name="resize")(inputs)
+    x = layers.Resizing(*_internal_size(inputs_spec), crop_to_aspect_ratio=inputs_spec.crop, name="resize")(inputs)
     x = layers.Rescaling(1.0 / 255, name="scale")(x)
     x = _augmentation(x, hp, profile.split_sizes["train"])
     filters = hp.Choice("filters", [32, 16, 64], default=32)

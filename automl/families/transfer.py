@@ -126,7 +126,8 @@ def image_features(profile, backbone: str, weights: str, augment: bool = False):
         model = features_of_run(weights)
         return inputs, model(inputs, training=False), model
     model = _backbone(backbone, weights)
-    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, name="resize")(inputs)
+    # Raw images of any size get the ingest's framing: a centre square when it cropped, else squashed.
+    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, crop_to_aspect_ratio=profile.image_inputs.crop, name="resize")(inputs)
     if channels == 1:
         x = ops.repeat(x, 3, axis=-1)
     if BACKBONES[backbone].scaling == "tf":

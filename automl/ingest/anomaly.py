@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, TableFacts, fingerprint_of
-from automl.ingest.images import GRAY_MODES, _choose_size, _inspect, _stream, is_image_file
+from automl.ingest.images import GRAY_MODES, choose_image_size, _inspect, _stream, is_image_file
 from automl.ingest.series import (_facts, is_series_file, pad_series, read_ts, series_from_table, series_split,
                                   series_split_files, _ts_header)
 from automl.ingest.splits import describe_split, split_indices
@@ -213,7 +213,7 @@ def _images(root: Path, config, tree: DataFolder) -> Dataset:
     heights = np.array([info[1] for info in inspected])
     widths = np.array([info[2] for info in inspected])
     modes = tuple(info[3] for info in inspected)
-    height, width = _choose_size(heights, widths, config)
+    height, width, _ = choose_image_size(heights, widths, config, allow_crop=False)  # an anomaly may sit at an edge
     channels = 1 if all(mode in GRAY_MODES for mode in modes) else 3
     splits = {}
     for split, items in parts.items():

@@ -62,6 +62,7 @@ class ImageFacts:
     widths: np.ndarray
     modes: tuple[str, ...]
     input_shape: tuple[int, int, int]  # (height, width, channels) the streams yield
+    crop: bool = False  # images are centre-cropped to the input aspect (else squashed to it)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of, inspect_files
-from automl.ingest.images import GRAY_MODES, _choose_size, _inspect, _stream, is_image_file
+from automl.ingest.images import GRAY_MODES, choose_image_size, _inspect, _stream, is_image_file
 from automl.ingest.label_sets import label_sets_of
 from automl.ingest.splits import describe_split, split_indices
 from automl.ingest.table import is_table_file, read_table
@@ -147,9 +147,9 @@ def _dataset(root, table, rows, label_sets, skipped, config, value_column) -> Da
     heights = np.array([info[1] for _, _, info in good])
     widths = np.array([info[2] for _, _, info in good])
     modes = tuple(info[3] for _, _, info in good)
-    height, width = _choose_size(heights, widths, config)
+    height, width, crop = choose_image_size(heights, widths, config)
     channels = 1 if all(mode in GRAY_MODES for mode in modes) else 3
-    splits = {name: Split(_stream([good[i][0] for i in idx], labels[idx], height, width, channels), labels[idx],
+    splits = {name: Split(_stream([good[i][0] for i in idx], labels[idx], height, width, channels, crop), labels[idx],
                           tuple(good[i][2][0] for i in idx))
               for name, idx in (("train", train), ("val", val), ("test", test))}
     task = "regression" if label_sets is None else "multilabel"
@@ -159,5 +159,5 @@ def _dataset(root, table, rows, label_sets, skipped, config, value_column) -> Da
         modality="image", task=task, class_names=() if label_sets is None else label_sets.names,
         train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, f"Seeded random split (seed {config.seed})"),
-        fingerprint=fingerprint_of(splits), images=ImageFacts(heights, widths, modes, (height, width, channels)),
+        fingerprint=fingerprint_of(splits), images=ImageFacts(heights, widths, modes, (height, width, channels), crop),
         target=str(value_column), skipped=tuple(skipped), notes=() if label_sets is None else label_sets.notes)

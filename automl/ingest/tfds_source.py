@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, Split, fingerprint_of
-from automl.ingest.images import MAX_AUTO_IMAGE_SIDE, resize_uint8
+from automl.ingest.images import choose_image_size, resize_uint8
 from automl.ingest.splits import check_class_sizes, describe_split
 
 
@@ -95,15 +95,13 @@ def load_tfds(name: str, config) -> Dataset:
     shapes = np.concatenate([shape for _, _, shape in scanned.values()])
     check_class_sizes(np.concatenate([labels for labels, _, _ in scanned.values()]), class_names,
                       f"tfds:{name}", minimum=0)  # the dataset's declared classes are authoritative
-    side = config.image_size
-    height = side or int(min(np.median(shapes[:, 0]), MAX_AUTO_IMAGE_SIDE))
-    width = side or int(min(np.median(shapes[:, 1]), MAX_AUTO_IMAGE_SIDE))
+    height, width, crop = choose_image_size(shapes[:, 0], shapes[:, 1], config)
     channels = 1 if int(shapes[0, 2]) == 1 else 3
 
     def prepare(image, label):
         if channels == 3 and image.shape[-1] != 3:
             image = tf.image.grayscale_to_rgb(image[..., :1]) if image.shape[-1] == 1 else image[..., :3]
-        return resize_uint8(image, height, width), label
+        return resize_uint8(image, height, width, crop), label
 
     splits = {split: Split(raw[split].map(prepare, num_parallel_calls=tf.data.AUTOTUNE), labels, hashes)
               for split, (labels, hashes, _) in scanned.items()}
@@ -115,5 +113,5 @@ def load_tfds(name: str, config) -> Dataset:
         split_note=describe_split({k: v.size for k, v in splits.items()},
                                   "tfds splits " + ", ".join(f"{k}={v}" for k, v in names.items())),
         fingerprint=fingerprint_of(splits),
-        images=ImageFacts(shapes[:, 0], shapes[:, 1], modes, (height, width, channels)),
+        images=ImageFacts(shapes[:, 0], shapes[:, 1], modes, (height, width, channels), crop),
     )

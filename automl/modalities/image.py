@@ -55,15 +55,20 @@ class ImageModality(Modality):
         info, images = meta["image_inputs"], []
         for index, instance in enumerate(instances):
             if isinstance(instance, (list, np.ndarray)):
-                images.append(fit_pixels(_rgb(instance, index), info["height"], info["width"], info["channels"]))
+                images.append(fit_pixels(_rgb(instance, index), *_fit(info)))
                 continue
             data = instance_bytes(instance, index, "an image file", "pixels as nested lists")
             try:
-                images.append(decode_bytes(data, info["height"], info["width"], info["channels"]))
+                images.append(decode_bytes(data, *_fit(info)))
             except tf.errors.InvalidArgumentError:
                 raise DataError(f"instances[{index}] is not an image automl can decode (PNG, JPEG, GIF or BMP)."
                                 ) from None
         return [tf.stack(images[start:start + PREDICT_BATCH]) for start in range(0, len(images), PREDICT_BATCH)]
+
+
+def _fit(info: dict) -> tuple:
+    """(height, width, channels, crop) the run's images were fitted to; runs before the crop squashed."""
+    return info["height"], info["width"], info["channels"], info.get("crop", False)
 
 
 def _rgb(pixels: list, index: int):
@@ -88,7 +93,7 @@ def _image_batches(paths, info, skipped: list):
         for path in paths[start:start + PREDICT_BATCH]:
             try:
                 # Same-size batches: the model resizes inside too, so this only groups images of any size.
-                images.append(decode_file(str(path), info["height"], info["width"], info["channels"]))
+                images.append(decode_file(str(path), *_fit(info)))
             except tf.errors.InvalidArgumentError:
                 skipped.append(str(path))
         if images:

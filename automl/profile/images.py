@@ -15,6 +15,7 @@ class ImageInputs:
     height: int
     width: int
     channels: int
+    crop: bool = False  # images are centre-cropped to height:width before resizing (else squashed)
 
 
 def image_facts(dataset):
@@ -26,9 +27,11 @@ def image_facts(dataset):
              ("Colour modes", ", ".join(f"{mode} {count}" for mode, count in modes.most_common())),
              ("Model input", f"{height}×{width}×{channels}")]
     mixed = len(set(zip(info.heights.tolist(), info.widths.tolist()))) > 1 or (info.heights[0], info.widths[0]) != (height, width)
+    fit = "centre-cropped to a square and resized" if info.crop else "resized"
     checks = [Guardrail("Image size", DONE if mixed else PASSED,
-                        f"Images are resized to {height}×{width} inside the model." if mixed else f"All images are {height}×{width}."),
+                        f"Images are {fit} to {height}×{width}, here and inside the exported model." if mixed
+                        else f"All images are {height}×{width}."),
               Guardrail("Channels", DONE if len(modes) > 1 else PASSED,
                         f"Mixed colour modes ({', '.join(modes)}) are converted to {channels} channel(s)."
                         if len(modes) > 1 else f"All images are {next(iter(modes))}.")]
-    return facts, checks, {"image_inputs": ImageInputs(height, width, channels)}
+    return facts, checks, {"image_inputs": ImageInputs(height, width, channels, info.crop)}
