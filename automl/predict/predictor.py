@@ -87,6 +87,24 @@ def _check_output(output: Path, source: Path, run_dir: Path) -> None:
     if inside_run and output.exists() and output.suffix.lower() != ".csv":
         raise ConfigError(f"-o '{output}' would overwrite a file of the run directory '{run_dir}'. Choose another "
                           "-o (a .csv file).")
+    drift_path = drift_path_for(output)
+    if drift_path.exists() and not _is_drift_report(drift_path):
+        raise ConfigError(f"-o '{output}': the drift figures go beside it in '{drift_path}', which exists and is not "
+                          "a drift report automl wrote. Move that file, or choose another -o.")
+
+
+def drift_path_for(output: Path) -> Path:
+    """Where the drift figures of predictions written to `output` go: beside it, as STEM.drift.json."""
+    return output.with_name(output.stem + ".drift.json")
+
+
+def _is_drift_report(path: Path) -> bool:
+    """Whether path holds a drift report an earlier `automl predict` wrote (which a new one may replace)."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(report, dict) and {"source", "examples", "drifted"} <= report.keys()
 
 
 def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Path, int, list[str]]:
@@ -121,7 +139,7 @@ def predict_to_csv(run_dir: Path, source: Path, output: Path | None) -> tuple[Pa
     with atomic_path(output) as temporary:
         frame.to_csv(temporary, index=False)
     if drift is not None:  # the figures beside the predictions; one line for the user when something drifted
-        drift_path = output.with_name(output.stem + ".drift.json")
+        drift_path = drift_path_for(output)
         write_text_atomic(drift_path, json.dumps({"source": str(source), "examples": len(frame), **drift}, indent=1))
         if drift["drifted"]:
             notes.append(warning_line(drift, str(drift_path)))

@@ -7,8 +7,10 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
+from automl.errors import ConfigError
 from automl.modalities.drift import compare, reference_for
 from automl.predict import predict_to_csv
 from conftest import people_table
@@ -57,3 +59,18 @@ def test_a_drifted_image_folder_warns_and_unreadable_files_are_skipped(finished_
     assert any("Skipped 1 file(s)" in note and "broken.png" in note for note in notes)
     line = next(note for note in notes if note.startswith("Drift:"))
     assert "contrast" in line
+
+
+def test_a_user_file_where_the_drift_report_goes_is_never_overwritten(finished_table_run, tmp_path):
+    run_dir = finished_table_run[1]
+    people_table(40, 3).drop(columns="label").to_csv(tmp_path / "new.csv", index=False)
+    mine = tmp_path / "out.drift.json"
+    mine.write_text('{"my": "notes"}')
+    with pytest.raises(ConfigError, match="not a drift report automl wrote"):
+        predict_to_csv(run_dir, tmp_path / "new.csv", tmp_path / "out.csv")
+    assert mine.read_text() == '{"my": "notes"}' and not (tmp_path / "out.csv").exists()
+    mine.unlink()
+    predict_to_csv(run_dir, tmp_path / "new.csv", tmp_path / "out.csv")
+    first = json.loads(mine.read_text())
+    predict_to_csv(run_dir, tmp_path / "new.csv", tmp_path / "out.csv")  # its own earlier report is replaced
+    assert json.loads(mine.read_text())["examples"] == first["examples"] == 40
