@@ -312,6 +312,9 @@ def choose_family(profile, config) -> Plan:
         vectors, sentence = _word_vectors(profile, config)
         reason += sentence
         fixed = {**fixed, **vectors}
+    elif profile.modality == "text" and config.word_vectors not in (None, "none"):
+        reason += (f" The {family} family does not use word vectors, so --word-vectors {config.word_vectors} is "
+                   f"not used here (the {' and '.join(WORD_VECTOR_FAMILIES)} families do: --family rnn).")
     tuner = config.tuner
     if tuner == "hyperband" and config.max_trials < hyperband_trials(config.epochs):
         # A trial cap is a cap: Hyperband cut short would spend it all on its 1-2-epoch bracket trials.

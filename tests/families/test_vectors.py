@@ -84,6 +84,13 @@ def test_the_plan_names_the_vectors_and_their_coverage(glove_file, texts, config
     assert "ngram" not in plan.reason
 
 
+def test_the_plan_says_when_the_chosen_family_leaves_given_vectors_unused(glove_file, texts, config_for):
+    config = config_for(texts, family="ngram", word_vectors=str(glove_file))
+    plan = choose_family(profile_dataset(load_dataset(config)), config)
+    assert "word_vectors" not in plan.fixed_hyperparameters
+    assert "does not use word vectors" in plan.reason and str(glove_file) in plan.reason
+
+
 def test_without_vectors_the_plan_says_so_and_nothing_fails(texts, config_for):
     config = config_for(texts, family="transformer")  # the conftest hides any installed vectors package
     plan = choose_family(profile_dataset(load_dataset(config)), config)
