@@ -103,13 +103,15 @@ def _split_layout(tree: DataFolder, root: Path) -> dict[str, Path]:
 def choose_image_size(heights, widths, config, allow_crop: bool = True) -> tuple[int, int, bool]:
     """(height, width, crop): the stored size and whether images are centre-cropped to its aspect.
 
-    --image-size squashes to a square, as before; photos (near-square medians) are cropped to a square
-    when `allow_crop` (not for anomaly detection, where a crop could cut the anomaly off); other images
-    keep the median aspect and are squashed to it. The long side is at most MAX_AUTO_IMAGE_SIDE."""
-    if config.image_size:
-        return config.image_size, config.image_size, False
+    Photos (near-square medians) are centre-cropped to a square when `allow_crop` (not for anomaly
+    detection, where a crop could cut the anomaly off); other images keep the median aspect and are
+    squashed to it, the long side at most MAX_AUTO_IMAGE_SIDE. --image-size PX makes it a PX square
+    (cropped for photos, squashed otherwise)."""
     height, width = float(np.median(heights)), float(np.median(widths))
-    if allow_crop and max(height, width) <= SQUARE_CROP_MAX_ASPECT * min(height, width):
+    photos = allow_crop and max(height, width) <= SQUARE_CROP_MAX_ASPECT * min(height, width)
+    if config.image_size:
+        return config.image_size, config.image_size, photos
+    if photos:
         side = max(8, round(min(height, width, MAX_AUTO_IMAGE_SIDE)))
         return side, side, True
     scale = min(1.0, MAX_AUTO_IMAGE_SIDE / max(height, width))

@@ -75,3 +75,10 @@ def test_anomaly_detection_never_crops(tmp_path, config_for):
         _banded(root / f"{i}.png", 36, 48, 100, seed=i)
     dataset = load_dataset(config_for(root, task="anomaly"))
     assert not dataset.images.crop and dataset.images.input_shape[:2] == (36, 48)
+
+
+def test_image_size_sets_the_side_and_photos_are_still_cropped(tmp_path, config_for):
+    photos = load_dataset(config_for(_folder(tmp_path / "photos", 36, 48), image_size=24))
+    assert photos.images.input_shape[:2] == (24, 24) and photos.images.crop
+    wide = load_dataset(config_for(_folder(tmp_path / "wide", 16, 48), image_size=24))
+    assert wide.images.input_shape[:2] == (24, 24) and not wide.images.crop
