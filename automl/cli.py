@@ -419,6 +419,9 @@ def _quiet_libraries() -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    # Its Python logger's warnings (e.g. "triggered tf.function retracing" when fine-tuning follows the
+    # head search) are about TensorFlow's internals, not the user's data.
+    tensorflow.get_logger().setLevel("ERROR")
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
