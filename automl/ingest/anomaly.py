@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, TableFacts, fingerprint_of
-from automl.ingest.images import GRAY_MODES, choose_image_size, _inspect, _stream, is_image_file
+from automl.ingest.images import GRAY_MODES, choose_image_size, inspect_image, is_image_file, stream_images
 from automl.ingest.series import (_facts, is_series_file, pad_series, read_ts, series_from_table, series_split,
                                   series_split_files, _ts_header)
 from automl.ingest.splits import describe_split, split_indices
@@ -205,7 +205,7 @@ def _image_labels(tree: DataFolder, root: Path, skipped: list) -> tuple[list[Pat
 def _images(root: Path, config, tree: DataFolder) -> Dataset:
     skipped: list[SkippedFile] = []
     paths, labels = _image_labels(tree, root, skipped)
-    inspected = [_inspect(path) for path in paths]
+    inspected = [inspect_image(path) for path in paths]
     good = [i for i, info in enumerate(inspected) if not isinstance(info, str)]
     skipped += [SkippedFile(str(paths[i]), info) for i, info in enumerate(inspected) if isinstance(info, str)]
     paths, labels, inspected = [paths[i] for i in good], labels[good], [inspected[i] for i in good]
@@ -218,7 +218,7 @@ def _images(root: Path, config, tree: DataFolder) -> Dataset:
     splits = {}
     for split, items in parts.items():
         index = _gather(items, {"all": np.arange(len(paths))})
-        splits[split] = Split(_stream([paths[i] for i in index], labels[index], height, width, channels),
+        splits[split] = Split(stream_images([paths[i] for i in index], labels[index], height, width, channels),
                               labels[index], tuple(inspected[i][0] for i in index))
     return _dataset(root.resolve().name, f"Image folder '{root}' ({len(paths)} images, no classes: anomaly detection)",
                     "image", splits, how, [], images=ImageFacts(heights, widths, modes, (height, width, channels)),

@@ -17,7 +17,7 @@ import pandas as pd
 
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, fingerprint_of, inspect_files
-from automl.ingest.images import GRAY_MODES, choose_image_size, _inspect, _stream, is_image_file
+from automl.ingest.images import GRAY_MODES, choose_image_size, inspect_image, is_image_file, stream_images
 from automl.ingest.label_sets import label_sets_of
 from automl.ingest.splits import describe_split, split_indices
 from automl.ingest.table import is_table_file, read_table
@@ -135,7 +135,7 @@ def load_image_table(root: Path, table: Path, config) -> Dataset:
 
 
 def _dataset(root, table, rows, label_sets, skipped, config, value_column) -> Dataset:
-    good = inspect_files(rows, _inspect, 0, skipped)
+    good = inspect_files(rows, inspect_image, 0, skipped)
     if len(good) < 10:
         raise DataError(f"Only {len(good)} images of '{root}' could be read with a value; at least 10 are needed to "
                         "train, validate and test. Add images (each with a row in the table).")
@@ -149,8 +149,8 @@ def _dataset(root, table, rows, label_sets, skipped, config, value_column) -> Da
     modes = tuple(info[3] for _, _, info in good)
     height, width, crop = choose_image_size(heights, widths, config)
     channels = 1 if all(mode in GRAY_MODES for mode in modes) else 3
-    splits = {name: Split(_stream([good[i][0] for i in idx], labels[idx], height, width, channels, crop), labels[idx],
-                          tuple(good[i][2][0] for i in idx))
+    splits = {name: Split(stream_images([good[i][0] for i in idx], labels[idx], height, width, channels, crop),
+                          labels[idx], tuple(good[i][2][0] for i in idx))
               for name, idx in (("train", train), ("val", val), ("test", test))}
     task = "regression" if label_sets is None else "multilabel"
     return Dataset(

@@ -51,7 +51,7 @@ def looks_like_image_folder(root: Path, follow_symlinks: bool = False) -> bool:
     return any(is_image_file(path) for path in DataFolder(root, follow_symlinks).iter_files())
 
 
-def _inspect(path: Path):
+def inspect_image(path: Path):
     """Returns (sha256, height, width, mode) or an error string for an unreadable file."""
     try:
         data = path.read_bytes()
@@ -156,7 +156,7 @@ def fit_pixels(image, height: int, width: int, channels: int, crop: bool = False
     return image
 
 
-def _stream(paths, labels, height, width, channels, crop: bool = False) -> tf.data.Dataset:
+def stream_images(paths, labels, height, width, channels, crop: bool = False) -> tf.data.Dataset:
     def load(path, label):
         return decode_file(path, height, width, channels, crop), label
 
@@ -184,7 +184,7 @@ def load_image_folder(root: Path, config) -> Dataset:
             f"No images found in '{root}'. Expected class sub-folders of images "
             f"({root}/cats/*.jpg, {root}/dogs/*.jpg; formats: {', '.join(sorted(IMAGE_EXTENSIONS))})."
             + outside_hint(skipped))
-    good = inspect_files(files, _inspect, 1, skipped)
+    good = inspect_files(files, inspect_image, 1, skipped)
     if not good:
         raise DataError(f"None of the {len(files)} image files in '{root}' could be decoded "
                         f"(e.g. {skipped[-1].path}: {skipped[-1].reason}). Check that the files are real images.")
@@ -201,7 +201,7 @@ def load_image_folder(root: Path, config) -> Dataset:
     height, width, crop = choose_image_size(heights, widths, config)
     channels = 1 if all(mode in GRAY_MODES for mode in modes) else 3
     splits = {
-        name: Split(_stream([good[i][1] for i in idx], labels[idx], height, width, channels, crop),
+        name: Split(stream_images([good[i][1] for i in idx], labels[idx], height, width, channels, crop),
                     labels[idx], tuple(good[i][3][0] for i in idx))
         for name, (idx, _) in index_of.items()
     }
