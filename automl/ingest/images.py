@@ -11,6 +11,7 @@ import io
 import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -118,22 +119,11 @@ def choose_image_size(heights, widths, config, allow_crop: bool = True) -> tuple
     return max(8, round(height * scale)), max(8, round(width * scale)), False
 
 
-def centre_crop_to_aspect(image, height: int, width: int):
-    """The largest centre window of `image` [h, w, c] with the aspect height:width (what Keras'
-    Resizing(crop_to_aspect_ratio=True) keeps, so the exported model crops raw images the same way)."""
-    shape = tf.shape(image)
-    crop_h = tf.maximum(1, tf.minimum(shape[0], shape[1] * height // width))
-    crop_w = tf.maximum(1, tf.minimum(shape[1], shape[0] * width // height))
-    top, left = (shape[0] - crop_h) // 2, (shape[1] - crop_w) // 2
-    return image[top:top + crop_h, left:left + crop_w]
-
-
 def resize_uint8(image, height: int, width: int, crop: bool = False):
     """Resizes with antialiasing (centre-cropping to the target aspect first when `crop`) and rounds back
-    to the uint8 pixels the models take."""
-    if crop:
-        image = centre_crop_to_aspect(image, height, width)
-    image = tf.image.resize(image, (height, width), antialias=True)
+    to the uint8 pixels the models take. Keras' own resize, so the crop is the one the exported model's
+    Resizing(crop_to_aspect_ratio=True) makes of raw images."""
+    image = keras.ops.image.resize(image, (height, width), antialias=True, crop_to_aspect_ratio=crop)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
