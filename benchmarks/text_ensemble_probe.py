@@ -33,11 +33,11 @@ def main(argv=None) -> int:
 
     from automl.config import load_config
     from automl.pipeline import plan_run
-    from automl.search.simple import _texts, fit_simple_models
+    from automl.search.simple import fit_simple_models, split_texts
 
     dataset, profile, _ = plan_run(load_config("benchmark", data=str(args.data_dir / bench.BENCHMARKS[args.dataset].data)))
     model = tf.saved_model.load(str(args.run / "model"))
-    texts = {name: _texts(getattr(dataset, name)) for name in ("val", "test")}
+    texts = {name: split_texts(getattr(dataset, name)) for name in ("val", "test")}
     labels = {name: getattr(dataset, name).labels for name in ("val", "test")}
 
     def deep(split):

@@ -12,6 +12,7 @@ from pathlib import Path
 from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, top_confusions_of_matrix
 from automl.modalities import modality_of, task_named
 from automl.search import rank_trials
+from automl.search.linear_text import DESCRIPTION, MEMBER
 
 # Longer lists are cut in the HTML (summary.json keeps them whole): a page of thousands of rows
 # is not read, only scrolled.
@@ -198,6 +199,10 @@ def load_example(profile, model_dir: str) -> str:
                       f"print(outputs[{output!r}])"])
 
 
+# Ensemble members built beside the search (not trials), as the report names them.
+MEMBER_DESCRIPTIONS = {MEMBER: f"the {DESCRIPTION} fitted beside the search"}
+
+
 def ensemble_sentence(result) -> str:
     """How the final model was formed from the trials (single best, or an average of several)."""
     if getattr(result, "cross_validation", None) is not None:
@@ -205,7 +210,9 @@ def ensemble_sentence(result) -> str:
     choice = result.ensemble
     if choice is None or len(choice.members) < 2:
         return f"The final model is trial {result.best_trial_id}'s best epoch."
-    return (f"The final model averages trials {', '.join(choice.members)} (greedy ensemble selection on "
+    members = [f"trial {member}" if member.isdigit() else MEMBER_DESCRIPTIONS.get(member, member)
+               for member in choice.members]
+    return (f"The final model averages {', '.join(members)} (greedy ensemble selection on "
             f"validation loss: {choice.single_loss:.4f} for the best single trial → {choice.ensemble_loss:.4f}).")
 
 

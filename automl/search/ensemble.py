@@ -60,10 +60,16 @@ def select_members(task: str, labels: np.ndarray, outputs: dict[str, np.ndarray]
 
 
 def average_models(models: dict[str, keras.Model]) -> keras.Model:
-    """One functional model that feeds the same raw inputs to every member and averages their outputs."""
+    """One functional model that feeds the same raw inputs to every member and averages their outputs.
+    models: member id (a trial id, or a model built beside the search) → model."""
     first = next(iter(models.values()))
     inputs = keras.tree.map_structure(
         lambda tensor: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name), first.input)
-    outputs = [keras.Model(model.input, model.output, name=f"trial_{trial_id}")(inputs)
-               for trial_id, model in models.items()]
+    outputs = [keras.Model(model.input, model.output, name=member_name(member))(inputs)
+               for member, model in models.items()]
     return keras.Model(inputs, keras.layers.Average(name="average")(outputs), name="ensemble")
+
+
+def member_name(member: str) -> str:
+    """A layer name for a member: trial_ID for a Keras Tuner trial (their ids are digits), else its own id."""
+    return f"trial_{member}" if member.isdigit() else member

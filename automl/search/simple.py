@@ -162,7 +162,8 @@ def _series_models(dataset) -> SimpleModels | None:
     return _score({"MiniRocket + ridge": model}, arrays, {n: s.labels for n, s in dataset.splits().items()}, True)
 
 
-def _texts(split) -> list[str]:
+def split_texts(split) -> list[str]:
+    """The raw texts of a text split, in order."""
     return [np.ravel(x)[0].decode("utf-8", "replace") for x, _ in split.data.as_numpy_iterator()]
 
 
@@ -173,7 +174,7 @@ def _text_models(dataset, profile) -> SimpleModels | None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
-    texts = {name: _texts(split) for name, split in dataset.splits().items()}
+    texts = {name: split_texts(split) for name, split in dataset.splits().items()}
     characters = sum(map(len, texts["train"]))
     if characters > MAX_TEXT_CHARACTERS:
         return None

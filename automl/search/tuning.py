@@ -23,10 +23,11 @@ from automl.search.crossval import CROSS_VALIDATION_SHARE, cross_validate
 from automl.search.devices import distribution_strategy, setup_devices
 from automl.search.distributed import search_with_workers
 from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
+from automl.search.linear_text import DESCRIPTION, MEMBER, fit_linear_text_model
 from automl.search.out_of_memory import halving_notes
 from automl.search.ranking import rank_trials, rerank_by_balanced_accuracy
 from automl.search.result import SearchResult
-from automl.search.simple import fit_simple_models
+from automl.search.simple import fit_simple_models, split_texts
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
                                  make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
@@ -71,6 +72,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         trials_deadline = search_deadline - CROSS_VALIDATION_SHARE * (search_deadline - time.monotonic())
     # The yardstick first, inside the search's window (a budget too short was refused above, before it)
     simple = fit_simple_models(dataset, profile) if _window(trials_deadline) > MIN_SIMPLE_MODELS_WINDOW else None
+    extra_members = {} if cross_validating else _linear_text_member(plan, profile, dataset, trials_deadline, progress)
     first_values, sizing = _first_trial_sized(plan, profile, train, steps, epoch_estimate, trials_deadline)
     tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values, strategy=distribution_strategy(devices))
     objective = tuner.oracle.objective.name
@@ -105,7 +107,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
         # Anomaly detection keeps one autoencoder: its threshold is a quantile of that model's own errors.
         members = 1 if plan.task == "anomaly" else _affordable_members(deadline, evaluation, inputs)
-        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task, members)
+        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task, members, extra_members)
     threshold = (anomaly_threshold(model.predict(val, verbose=0), dataset.val.labels, config.anomaly_quantile)
                  if plan.task == "anomaly" else None)
     stopped = ("time_budget" if fired else
@@ -132,6 +134,20 @@ def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: f
 # Simple models take seconds on tables and series of benchmark size; below this window they would take
 # a noticeable share of it.
 MIN_SIMPLE_MODELS_WINDOW = 20.0
+
+
+def _linear_text_member(plan, profile, dataset, trials_deadline: float | None, progress) -> dict:
+    """Text classification: the n-gram linear model the final ensemble may average with the best trials
+    (automl.search.linear_text), as {member id: Keras model}; none on other data or a window too short."""
+    if profile.modality != "text" or plan.task != "classification" or \
+            _window(trials_deadline) <= MIN_SIMPLE_MODELS_WINDOW:
+        return {}
+    fitted = fit_linear_text_model(split_texts(dataset.train), dataset.train.labels, len(profile.class_names))
+    if fitted is None:
+        return {}
+    progress.note(f"A {DESCRIPTION} ({fitted.ngrams:,} n-grams, fitted in {fitted.seconds:.0f}s) joins the final "
+                  "ensemble if averaging it with the best trial lowers the validation loss.")
+    return {MEMBER: fitted.model}
 
 
 def _window(deadline: float | None) -> float:
@@ -222,14 +238,23 @@ class _TrialModels:
         return self._outputs[trial_id]
 
 
-def _final_model(trial_models: _TrialModels, ranked, val_labels, task: str, max_members: int):
-    """The best trial's model, or the average of the best trials when that lowers validation loss."""
+def _final_model(trial_models: _TrialModels, ranked, val_labels, task: str, max_members: int,
+                 extra_members: dict | None = None):
+    """The best trial's model, or the average of it with other best trials and the extra members (models
+    built beside the search, e.g. the text n-gram model) when that lowers validation loss. Other trials
+    are considered only when the time left affords them (max_members ≥ 2); the extra members are cheap to run."""
+    extra_members = extra_members or {}
     candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
     best = trial_models.model(ranked[0].trial_id)
-    if max_members < 2 or len(candidates) < 2 or candidates[0].trial_id != ranked[0].trial_id:
+    if not candidates or candidates[0].trial_id != ranked[0].trial_id:
         return best, None
-    outputs = {t.trial_id: trial_models.outputs(t.trial_id) for t in candidates}
-    choice = select_members(task, val_labels, outputs, max_members)
+    trials = candidates if max_members >= 2 else candidates[:1]
+    if len(trials) + len(extra_members) < 2:
+        return best, None
+    outputs = {t.trial_id: trial_models.outputs(t.trial_id) for t in trials}
+    outputs.update({name: model.predict(trial_models.val, verbose=0) for name, model in extra_members.items()})
+    choice = select_members(task, val_labels, outputs, max(max_members, 1) + len(extra_members))
     if len(choice.members) < 2:
         return best, choice
-    return average_models({trial_id: trial_models.model(trial_id) for trial_id in choice.members}), choice
+    return average_models({member: extra_members[member] if member in extra_members else trial_models.model(member)
+                           for member in choice.members}), choice
