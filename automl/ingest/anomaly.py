@@ -17,8 +17,8 @@ import tensorflow as tf
 from automl.errors import DataError
 from automl.ingest.dataset import Dataset, ImageFacts, SkippedFile, Split, TableFacts, fingerprint_of
 from automl.ingest.images import GRAY_MODES, choose_image_size, inspect_image, is_image_file, stream_images
-from automl.ingest.series import (_facts, is_series_file, pad_series, read_ts, series_from_table, series_split,
-                                  series_split_files, _ts_header)
+from automl.ingest.series import (is_series_file, pad_series, read_ts, series_facts_of, series_from_table,
+                                  series_split, series_split_files, ts_header)
 from automl.ingest.splits import describe_split, split_indices
 from automl.ingest.table import column_arrays, is_table_file, read_table_checked, safe_keys, table_split_files
 from automl.ingest.walk import DataFolder
@@ -227,7 +227,7 @@ def _images(root: Path, config, tree: DataFolder) -> Dataset:
 
 def has_unlabelled_series(path: Path) -> bool:
     """A .ts file whose header says @classLabel false: series to learn normal from, not to classify."""
-    header = _ts_header(path) if is_series_file(path) else {}
+    header = ts_header(path) if is_series_file(path) else {}
     return "classlabel" in header and header["classlabel"][1][:1] != ["true"]
 
 
@@ -250,7 +250,7 @@ def _series(path: Path, config, tree: DataFolder) -> Dataset:
             notes.append(f"The labels of '{file.name}' mark known anomalies (read {how}); they score the detector only.")
         else:
             labels[split] = np.full(len(series), UNKNOWN, dtype=np.int64)
-    facts = _facts(read)
+    facts = series_facts_of(read)
     parts, how = assign_splits(labels, config, f"'{path}'")
     padded = {split: pad_series(series, facts.length) for split, series in read.items()}
     splits = {split: series_split(_gather(items, padded), _gather(items, labels)) for split, items in parts.items()}

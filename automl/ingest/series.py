@@ -62,7 +62,7 @@ def read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], np.nda
     """
     from aeon.datasets import load_from_ts_file  # aeon is slow to import; only series need it
 
-    header = _ts_header(path)
+    header = ts_header(path)
     if labelled and "classlabel" in header and header["classlabel"][1][:1] != ["true"]:
         raise DataError(f"'{path}' line {header['classlabel'][0]}: '@classLabel {' '.join(header['classlabel'][1])}' "
                         "says the series have no labels, but training needs them. Write '@classLabel true' and the "
@@ -84,7 +84,7 @@ def read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], np.nda
     return series, labels
 
 
-def _ts_header(path: Path) -> dict[str, tuple[int, list[str]]]:
+def ts_header(path: Path) -> dict[str, tuple[int, list[str]]]:
     """The @-lines before @data: {lower-case field: (line number, its values)}."""
     header = {}
     try:
@@ -187,7 +187,8 @@ def class_order(values) -> list[str]:
     return [names[i] for i in np.argsort(numbers.to_numpy(), kind="stable")] if numbers.notna().all() else names
 
 
-def _facts(groups: dict[str, list[np.ndarray]], columns=None) -> SeriesFacts:
+def series_facts_of(groups: dict[str, list[np.ndarray]], columns=None) -> SeriesFacts:
+    """Channels, lengths and value facts of the series in groups (split or class → [length, channels] arrays)."""
     every = [x for series in groups.values() for x in series]
     channels = {x.shape[1] for x in every}
     if len(channels) > 1:
@@ -222,7 +223,7 @@ def load_series_files(path: Path, config) -> Dataset:
     encode = {name: i for i, name in enumerate(class_names)}
     groups = {name: series for name, (series, _) in read.items()}
     labels = {name: np.array([encode[v] for v in values], dtype=np.int64) for name, (_, values) in read.items()}
-    facts = _facts(groups)
+    facts = series_facts_of(groups)
     seed, val_f, test_f = config.seed, config.val_fraction, config.test_fraction
     if "all" in labels:
         check_class_sizes(labels["all"], class_names, f"'{path}'", unit="series")

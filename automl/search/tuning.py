@@ -242,16 +242,16 @@ def _final_model(trial_models: _TrialModels, ranked, val_labels, task: str, max_
                  extra_members: dict | None = None):
     """The best trial's model, or the average of it with other best trials and the extra members (models
     built beside the search, e.g. the text n-gram model) when that lowers validation loss. Other trials
-    are considered only when the time left affords them (max_members ≥ 2); the extra members are cheap to run."""
+    join only when the time left affords evaluating them (max_members ≥ 2) and the best trial is a finished
+    one; the extra members are cheap to run and always considered."""
     extra_members = extra_members or {}
-    candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
-    best = trial_models.model(ranked[0].trial_id)
-    if not candidates or candidates[0].trial_id != ranked[0].trial_id:
-        return best, None
-    trials = candidates if max_members >= 2 else candidates[:1]
+    best_id = ranked[0].trial_id
+    best = trial_models.model(best_id)
+    finished = [t.trial_id for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
+    trials = finished if max_members >= 2 and finished and finished[0] == best_id else [best_id]
     if len(trials) + len(extra_members) < 2:
         return best, None
-    outputs = {t.trial_id: trial_models.outputs(t.trial_id) for t in trials}
+    outputs = {trial_id: trial_models.outputs(trial_id) for trial_id in trials}
     outputs.update({name: model.predict(trial_models.val, verbose=0) for name, model in extra_members.items()})
     choice = select_members(task, val_labels, outputs, max(max_members, 1) + len(extra_members))
     if len(choice.members) < 2:

@@ -73,3 +73,24 @@ def test_a_text_run_offers_it_to_the_ensemble(tmp_path, capsys):
     # One epoch of the n-gram trial is far from fitted on 60 texts, so the linear model lowers validation loss.
     assert MEMBER in members, summary["final_model"]
     assert "naive Bayes-weighted" in summary["final_model"]
+
+
+def test_it_joins_even_a_cut_best_trial_when_no_other_trial_is_affordable():
+    from types import SimpleNamespace
+
+    from automl.search.tuning import _final_model
+
+    texts, labels = _labelled(("neg", "pos"), 30, seed=4)
+    linear = fit_linear_text_model(texts, labels, classes=2).model
+    inputs = tf.keras.Input(shape=(), dtype="string", name="text")
+    unsure = tf.keras.Model(inputs, tf.keras.layers.Dense(2, activation="softmax", kernel_initializer="zeros")(
+        tf.keras.layers.TextVectorization(output_mode="count", vocabulary=["good"])(inputs)), name="trial")
+    val_texts, val_labels = _labelled(("neg", "pos"), 10, seed=60)
+    val = tf.data.Dataset.from_tensor_slices((val_texts, val_labels)).batch(8)
+    trials = SimpleNamespace(val=val, model=lambda trial_id: unsure,
+                             outputs=lambda trial_id: unsure.predict(val, verbose=0))
+    ranked = [SimpleNamespace(trial_id="03", status="CUT_AT_DEADLINE"), SimpleNamespace(trial_id="00", status="COMPLETED")]
+    model, choice = _final_model(trials, ranked, val_labels, "classification", 1, {MEMBER: linear})
+    assert choice.members == ("03", MEMBER) and choice.ensemble_loss < choice.single_loss
+    assert (model.predict(tf.constant(val_texts), verbose=0).argmax(1) == val_labels).mean() >= 0.9
+    assert _final_model(trials, ranked, val_labels, "classification", 1) == (unsure, None)  # nothing to average
