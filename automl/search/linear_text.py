@@ -10,22 +10,22 @@ strings like every text family, and averaging it with a trial is one plain Keras
 custom objects.
 
 Its words are TextVectorization's default ones (ASCII lower case, punctuation deleted, split on
-whitespace), reproduced here in Python for the fit: a word the fit saw is a word the model finds.
+whitespace), made for the fit by the same TensorFlow ops the profile counts words with: a word the fit saw
+is a word the model finds.
 """
 
 from __future__ import annotations
 
-import re
-import string
 import time
 from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
 
 from automl.families.ngram import text_input
-from automl.profile.text import KERAS_PUNCTUATION
+from automl.profile.text import standardize_and_split
 
 # Member id in the ensemble, and the model's description in the plan and report.
 MEMBER = "naive_bayes"
@@ -36,9 +36,9 @@ MAX_NGRAMS = 300_000
 # Regularisation of the logistic regression: NBSVM's binary features are unnormalised, and C = 0.1 is
 # the simple model's value (automl.search.simple: IMDB validation 91.3 % at 0.1, 91.0 % at 0.03).
 INVERSE_REGULARISATION = 0.1
-
-_PUNCTUATION = re.compile(KERAS_PUNCTUATION)
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# A word of keras_words' output: they are joined by single spaces, and a word may hold other whitespace
+# (tf.strings.split keeps U+00A0 inside a word), so nothing else separates them.
+WORD = r"[^ ]+"
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ class LinearTextModel:
     seconds: float
 
 
-def keras_standardize(text: str) -> str:
-    """What TextVectorization's default standardize does: tf.strings.lower (ASCII letters only), then the
-    punctuation deleted."""
-    return _PUNCTUATION.sub("", text.translate(_ASCII_LOWER))
+def keras_words(texts: list[str]) -> list[str]:
+    """Each text as TextVectorization's default standardize and split see it, its words joined by spaces."""
+    words = tf.strings.reduce_join(standardize_and_split(tf.constant(texts, dtype=tf.string)), axis=-1, separator=" ")
+    return [joined.decode("utf-8", "replace") for joined in words.numpy()]
 
 
 def fit_linear_text_model(texts: list[str], labels: np.ndarray, classes: int) -> LinearTextModel | None:
@@ -72,9 +72,9 @@ def fit_linear_text_model(texts: list[str], labels: np.ndarray, classes: int) ->
         return None
     start = time.perf_counter()
     vectorizer = CountVectorizer(ngram_range=(1, 3), binary=True, min_df=2, max_features=MAX_NGRAMS,
-                                 lowercase=False, token_pattern=r"\S+", dtype=np.float32)
+                                 lowercase=False, token_pattern=WORD, dtype=np.float32)
     try:
-        counts = vectorizer.fit_transform([keras_standardize(text) for text in texts])
+        counts = vectorizer.fit_transform(keras_words(texts))
     except ValueError:  # no n-gram in two texts: nothing to learn from
         return None
     if classes == 2:
