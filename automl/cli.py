@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from automl.config import FAMILY_CHOICES, MODALITY_CHOICES, TASK_CHOICES, TUNERS
+from automl.config import CANDIDATE_CHOICES, FAMILY_CHOICES, MODALITY_CHOICES, TASK_CHOICES, TUNERS
 from automl.errors import AutomlError, DataError
 
 EXAMPLES = "example:digits (images), example:breast_cancer (a table)"
@@ -30,7 +30,8 @@ STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl
 
 
 # The flags that are RunConfig settings (by their RunConfig name).
-SETTING_FLAGS = ("target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "image_size",
+SETTING_FLAGS = ("target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "candidates",
+                 "image_size",
                  "tfds_dir", "weights", "backbone", "word_vectors", "seed", "max_trials", "time_budget", "epochs",
                  "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision",
                  "task", "group_column", "group_file", "anomaly_quantile")
@@ -64,7 +65,11 @@ def _data_flags(parser) -> None:
     parser.add_argument("--target", help="target column of a table (default: a column named label/target/class/y, else the last)")
     parser.add_argument("--pipeline", help="preset name in pipelines/ (quick, default, thorough) or a .toml file")
     parser.add_argument("--family", choices=FAMILY_CHOICES, metavar="{" + ",".join(FAMILY_CHOICES) + "}",
-                        help="force a family (default: auto)")
+                        help="force a family (default: auto); its best model ships, and the summary says when a "
+                             "simple model was better on validation")
+    parser.add_argument("--candidates", choices=CANDIDATE_CHOICES,
+                        help="which leaderboard rows may ship: all (default), deep (trials and their averages) or "
+                             "simple (the simple models and their averages); the others are still fitted and shown")
     parser.add_argument("--task", choices=TASK_CHOICES,
                         help="what a table's target is (default: auto, announced: an integer target with more than 30 "
                              "values, or a non-integer number, is regression); anomaly: learn what normal examples look like and flag the "
@@ -244,6 +249,7 @@ def _print_plan(console, profile, plan) -> None:
 
 
 def _run(args, console, started: float) -> int:
+    from automl.report import shipped_text
     from automl.cli_progress import RichProgress, format_seconds
     from automl.modalities import task_named
     from automl.pipeline import run
@@ -264,17 +270,18 @@ def _run(args, console, started: float) -> int:
     score = task_named(diagnosis.task).score_sentence(diagnosis.metrics["test"], diagnosis.baseline)
     if getattr(diagnosis, "baseline_note", ""):
         score += " — no better than always predicting the majority class"
-    console.print(f"[bold green]✓[/] {result.profile.name}: {result.plan.family}, {score}, verdict "
+    console.print(f"[bold green]✓[/] {result.profile.name}: {shipped_text(result)}, {score}, verdict "
                   f"{diagnosis.verdict}, {len(result.search.trials)} trials, {format_seconds(result.seconds)} "
                   f"→ {result.report.html}", highlight=False)
     if getattr(diagnosis, "baseline_note", ""):
         console.print(f"  [yellow]![/] {diagnosis.baseline_note}", highlight=False)
+    board = result.search.leaderboard
+    if board is not None and board.restriction:  # the user's restriction shipped a model validation ranks lower
+        console.print(f"  [yellow]![/] {board.restriction}", highlight=False)
     if args.quiet:
         return 0
     if diagnosis.simple_verdict:
         console.print(f"  {diagnosis.simple_verdict}", highlight=False)
-    if result.export.simple is not None:
-        console.print(f"  {result.export.simple.sentence()}", highlight=False)
     return 0
 
 

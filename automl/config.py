@@ -19,6 +19,7 @@ from automl.families import FAMILIES
 PRESETS_PACKAGE = "automl.pipelines"
 TUNERS = ("hyperband", "random", "bayesian")
 FAMILY_CHOICES = ("auto", *FAMILIES)  # FAMILIES is the one list of families
+CANDIDATE_CHOICES = ("all", "deep", "simple")  # --candidates: which leaderboard rows may ship
 # How a table is read: "auto" detects series rows (t0..tN columns); the others force a reading.
 MODALITY_CHOICES = ("auto", "table", "series")
 PRECISIONS = ("float32", "mixed")
@@ -47,7 +48,10 @@ class RunConfig:
         time_column: Time column of a forecasting table; None means an announced guess.
         modality: How a table is read: "auto" (series when its columns are time steps t0..tN, announced),
             "table", or "series".
-        family: "auto" or a family name to force.
+        family: "auto" or a family name to force (the user asked for it: that family's best ships, and the report
+            says when a simple model was better on validation).
+        candidates: Which leaderboard rows may ship: "all", "deep" (trials and their averages) or "simple" (the
+            simple models and their averages); the others are still fitted and shown (search.leaderboard).
         tuner: "hyperband", "random" or "bayesian".
         max_trials: Upper bound on trials.
         time_budget: Wall-clock seconds for the search (None: no limit).
@@ -95,6 +99,7 @@ class RunConfig:
     time_column: str | None = None
     modality: str = "auto"
     family: str = "auto"
+    candidates: str = "all"
     tuner: str = "random"
     max_trials: int = 30
     time_budget: float | None = 600.0
@@ -153,6 +158,8 @@ def _validate(config: RunConfig) -> None:
          f"--modality must be one of {', '.join(MODALITY_CHOICES)}; got {config.modality!r}."),
         (config.family in FAMILY_CHOICES,
          f"--family must be one of {', '.join(FAMILY_CHOICES)}; got {config.family!r}."),
+        (config.candidates in CANDIDATE_CHOICES,
+         f"--candidates must be one of {', '.join(CANDIDATE_CHOICES)}; got {config.candidates!r}."),
         (config.horizon is None or config.horizon >= 1, f"--horizon must be at least 1; got {config.horizon}."),
         (config.lookback is None or config.lookback >= 1, f"--lookback must be at least 1; got {config.lookback}."),
         (config.horizon is not None or (config.lookback is None and config.time_column is None),

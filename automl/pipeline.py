@@ -12,8 +12,8 @@ import keras
 from automl.config import RunConfig
 from automl.diagnose import diagnose
 from automl.errors import ConfigError, DataError
-from automl.export import (PARITY_SAMPLES, SAMPLES_FILE, FormatExport, add_formats, export_model, export_simple_model,
-                           load_samples, measure_run, write_drift_reference)
+from automl.export import (PARITY_SAMPLES, SAMPLES_FILE, FormatExport, add_formats, export_model, load_samples,
+                           measure_run, write_drift_reference)
 from automl.files import write_text_atomic
 from automl.ingest import Dataset, load_dataset
 from automl.modalities.batching import sample_inputs
@@ -139,7 +139,6 @@ def _stages(config: RunConfig, progress, command: str, deadline: float | None) -
     samples = sample_inputs(dataset, profile, PARITY_SAMPLES)
     export = export_model(search.model, profile, samples, Path(config.run_dir))
     write_drift_reference(dataset, profile, export.model_dir, json.loads(export.metadata_path.read_text()))
-    export = dataclasses.replace(export, simple=export_simple_model(diagnosis, profile, Path(config.run_dir)))
     measurements = measure_run(search, profile, plan, config, samples, export, deadline)
     result = RunResult(config, profile, plan, search, diagnosis, export, measurements, command)
     progress.stage("report")

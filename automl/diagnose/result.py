@@ -14,6 +14,8 @@ from automl.search.simple import SimpleModels
 
 if TYPE_CHECKING:
     from automl.diagnose.anomaly import AnomalyReport
+    from automl.search.label_issues import LabelCheck
+    from automl.search.leaderboard import Leaderboard
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,10 @@ class Diagnostics:
         calibration: Reliability of the test probabilities (classification only).
         forecast: Model vs naive vs seasonal-naive on the test windows, and the plot's data (forecasts only).
         gallery: The test examples the model got wrong most confidently (classification only).
-        simple_models: Strong simple models fitted beside the deep search (search.simple), if any, and
-            simple_verdict the sentence comparing the deep model with the best of them on test.
+        leaderboard: The search's leaderboard with every row's test score (after the choice, for information).
+        simple_verdict: The sentence comparing the best deep model with the best simple model on test.
+        simple_models: Runs before the leaderboard: their simple models (None for new runs).
+        label_check: Likely label errors found with the best simple model (search.label_issues), if any.
         baseline_note: Plain words when the model does not beat the majority class on test ("" when it does).
         groups: Test metrics per group of --group-column, and the largest gap (diagnose.groups).
         label_issues: The training examples most likely mislabelled (given label as true_class, the out-of-fold
@@ -103,4 +107,6 @@ class Diagnostics:
     label_issues: tuple[GalleryItem, ...] = ()
     groups: GroupReport | None = None
     thresholds: tuple[float, ...] = ()
-    anomaly: AnomalyReport | None = None  # anomaly detection: threshold, score distribution, IsolationForest
+    anomaly: AnomalyReport | None = None
+    leaderboard: Leaderboard | None = None
+    label_check: LabelCheck | None = None  # anomaly detection: threshold, score distribution, IsolationForest

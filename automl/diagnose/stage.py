@@ -8,6 +8,7 @@ from automl.diagnose.anomaly import diagnose_anomaly
 from automl.diagnose.forecast import diagnose_forecast
 from automl.diagnose.gallery import gallery_items, label_issue_items
 from automl.diagnose.groups import group_report
+from automl.diagnose.leaderboard_test import deep_against_simple, score_on_test
 from automl.diagnose.multilabel import diagnose_multilabel
 from automl.diagnose.predictions import predict_splits
 from automl.diagnose.result import Diagnostics
@@ -68,12 +69,12 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
             f"{diagnosis.verdict_reason} The final model was refit on train + validation, so its validation "
             "figures are not held out: " + (f"the {folds.folds}-fold cross-validation and the test split are."
                                             if folds.folds else "only the test split is.")))
-    simple = getattr(search, "simple_models", None)
-    if simple is not None:
-        deep = diagnosis.metrics["test"].get(simple.metric)
-        if deep is not None:
-            diagnosis = dataclasses.replace(diagnosis, simple_models=simple, simple_verdict=simple.verdict(deep))
-        check = getattr(simple, "label_check", None)
-        if check is not None:
-            diagnosis = dataclasses.replace(diagnosis, label_issues=label_issue_items(dataset, check, LABEL_ISSUES_SHOWN))
+    board = getattr(search, "leaderboard", None)
+    if board is not None:  # the choice is made: now each row is scored on test, for information
+        board = score_on_test(board, dataset, profile, batch_size, outputs["test"])
+        diagnosis = dataclasses.replace(diagnosis, leaderboard=board, simple_verdict=deep_against_simple(board))
+    check = getattr(search, "label_check", None)
+    if check is not None:
+        diagnosis = dataclasses.replace(diagnosis, label_check=check,
+                                        label_issues=label_issue_items(dataset, check, LABEL_ISSUES_SHOWN))
     return diagnosis

@@ -13,8 +13,8 @@ from automl.export.latency import Latency
 from automl.export.measure import (FORMAT_GROUPS, SAMPLES_FILE, Measurements, ServingLoad, TrialCost, add_formats,
                                    load_samples, measure_run)
 from automl.export.savedmodel import PARITY_SAMPLES, ExportResult, export_model
-from automl.export.simple import SimpleExport, export_simple_model
+from automl.export.simple import SimpleExport
 
 __all__ = ["export_model", "ExportResult", "measure_run", "Measurements", "TrialCost", "FormatExport", "Latency",
-           "PARITY_LIMITS", "PARITY_SAMPLES", "SimpleExport", "export_simple_model", "FORMAT_GROUPS", "SAMPLES_FILE",
+           "PARITY_LIMITS", "PARITY_SAMPLES", "SimpleExport", "FORMAT_GROUPS", "SAMPLES_FILE",
            "add_formats", "load_samples", "write_drift_reference", "ServingLoad"]

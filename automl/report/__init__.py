@@ -6,7 +6,8 @@ report_state.json so `automl report RUN_DIR` writes them again without retrainin
 """
 
 from automl.report.run_result import ReportPaths, RunResult
+from automl.report.sections import shipped_text
 from automl.report.state import load_state
 from automl.report.writer import rewrite_report, write_report
 
-__all__ = ["write_report", "rewrite_report", "load_state", "RunResult", "ReportPaths"]
+__all__ = ["write_report", "rewrite_report", "load_state", "RunResult", "ReportPaths", "shipped_text"]

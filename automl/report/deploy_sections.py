@@ -106,10 +106,15 @@ def gallery_rows(diagnosis) -> list:
 LABEL_ISSUES_CSV = "label_issues.csv"
 
 
+def _label_check(diagnosis):
+    """The label check (runs before the leaderboard kept it with their simple models)."""
+    return getattr(diagnosis, "label_check", None) or getattr(getattr(diagnosis, "simple_models", None),
+                                                             "label_check", None)
+
+
 def label_check_sentence(diagnosis) -> str:
     """What the label check found, how, and where the full list is; or why there was none."""
-    simple = getattr(diagnosis, "simple_models", None)
-    check = getattr(simple, "label_check", None)
+    check = _label_check(diagnosis)
     if check is None:
         if diagnosis.task != "classification":
             return ""
@@ -125,7 +130,7 @@ def label_check_sentence(diagnosis) -> str:
 
 def label_issue_rows(diagnosis, class_names) -> list[dict]:
     """Every likely label error, for label_issues.csv: the training position, given and suggested labels."""
-    check = getattr(getattr(diagnosis, "simple_models", None), "label_check", None)
+    check = _label_check(diagnosis)
     return [{"train_index": i.index, "given_label": class_names[i.given], "suggested_label": class_names[i.suggested],
              "given_label_probability": round(i.given_probability, 4)} for i in (check.issues if check else ())]
 

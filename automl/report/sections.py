@@ -12,6 +12,7 @@ from pathlib import Path
 from automl.diagnose.confusion import FULL_CONFUSION_MAX_CLASSES, top_confusions_of_matrix
 from automl.modalities import modality_of, task_named
 from automl.search import rank_trials
+from automl.search.leaderboard import fmt_score, measure_label
 from automl.search.linear_text import DESCRIPTION, MEMBER
 
 # Longer lists are cut in the HTML (summary.json keeps them whole): a page of thousands of rows
@@ -119,6 +120,35 @@ def leaderboard_rows(result) -> list[dict]:
     return rows
 
 
+def candidate_table(result, diagnosis) -> dict | None:
+    """The one leaderboard (every candidate, best first, the shipped row marked), or None for runs without one."""
+    board = getattr(diagnosis, "leaderboard", None) or getattr(result, "leaderboard", None)
+    if board is None:
+        return None
+    label = measure_label(board.measure)
+    rows = [{"rank": rank, "name": row.name, "kind": row.kind, "val": fmt_score(board.measure, row.val_score),
+             "test": fmt_score(board.measure, row.test_score), "loss": f"{row.val_loss:.4f}",
+             "seconds": fmt_seconds(row.seconds), "params": fmt_number(row.params) if row.params else "—",
+             "note": row.note,
+             "chosen": row.name == board.chosen} for rank, row in enumerate(board.rows, start=1)]
+    sentence = (f"{len(board.rows)} candidates (trials, simple models in their exact Keras form, and their average) "
+                f"scored on {board.scored_on} by {label}. The chosen one is the model in model/, model.keras, predict "
+                f"and serve: {board.reason}")
+    return {"rows": rows, "sentence": sentence, "restriction": board.restriction,
+            "validation": f"Validation {label}" if board.scored_on == "validation" else f"Out-of-fold {label}",
+            "test": f"Test {label}"}
+
+
+def shipped_text(result) -> str:
+    """What ships, for the summary line: the leaderboard's chosen row, or the family for older runs."""
+    board = getattr(result.search, "leaderboard", None)
+    if board is None:
+        return result.plan.family
+    chosen = board.chosen_row
+    searched = f"{result.plan.family} searched" if chosen.kind == "simple" else result.plan.family
+    return f"{chosen.name} ({searched}; best of {len(board.rows)} on the leaderboard)"
+
+
 def stopped_sentence(result, plan) -> str:
     template = STOPPED.get(result.stopped_because, f"{result.stopped_because}.")
     return "The search stopped because " + template.format(max_trials=plan.max_trials,
@@ -204,7 +234,12 @@ MEMBER_DESCRIPTIONS = {MEMBER: f"the {DESCRIPTION} fitted beside the search"}
 
 
 def ensemble_sentence(result) -> str:
-    """How the final model was formed from the trials (single best, or an average of several)."""
+    """How the final model was formed: the leaderboard's choice (and the folds that scored it), or for runs
+    before the leaderboard the best trial or an average of several."""
+    board = getattr(result, "leaderboard", None)
+    if board is not None:
+        folds = result.cross_validation.sentence() + " " if getattr(result, "cross_validation", None) else ""
+        return f"{folds}The final model is the leaderboard's choice, {board.reason}"
     if getattr(result, "cross_validation", None) is not None:
         return result.cross_validation.sentence()
     choice = result.ensemble

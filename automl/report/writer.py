@@ -83,6 +83,8 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "gap": diagnosis.gap, "verdict": diagnosis.verdict, "verdict_reason": diagnosis.verdict_reason,
         "baseline_note": diagnosis.baseline_note, "groups": diagnosis.groups,
         "simple_models": diagnosis.simple_models, "simple_verdict": diagnosis.simple_verdict,
+        "leaderboard": getattr(diagnosis, "leaderboard", None) or getattr(result, "leaderboard", None),
+        "shipped": sections.shipped_text(run),
         "fixes": diagnosis.fixes, "best_trial_id": result.best_trial_id,
         "best_hyperparameters": sections.public_hyperparameters(result.best_hyperparameters),
         "objective": result.objective, "tuner": result.tuner,
@@ -131,6 +133,7 @@ def _results_context(profile, plan, result, diagnosis) -> dict:
     # Past FULL_CONFUSION_MAX_CLASSES classes there is no heatmap: the most frequent confusions are a table.
     heatmap = plots.confusion_heatmap(diagnosis.confusion, profile.class_names)
     return {"leaderboard": sections.leaderboard_rows(result), "objective": result.objective,
+            "candidates": sections.candidate_table(result, diagnosis),
             "stopped": sections.stopped_sentence(result, plan), "final_model": sections.ensemble_sentence(result),
             "first_trial": getattr(result, "first_trial_note", ""), "groups": sections.group_rows(diagnosis),
             "search_notes": getattr(result, "search_notes", ()), "devices": getattr(result, "devices", ""),

@@ -84,16 +84,30 @@ def fold_count(labels: np.ndarray, task: str) -> int:
     return min(MAX_FOLDS, int(np.bincount(labels).min()))
 
 
+@dataclass
+class Folded:
+    """What cross-validation leaves for the leaderboard (live, not stored): the refit model and its record, each
+    scored trial's out-of-fold outputs (trial id → outputs in pool order), and the folds and pool they came from
+    (no folds when the best trial was refit alone)."""
+
+    model: keras.Model
+    record: CrossValidation
+    outputs: dict
+    folds: list
+    pool_x: object
+    pool_y: np.ndarray
+
+
 def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline: float | None,
-                   fit_seconds: float) -> tuple[keras.Model, CrossValidation] | None:
+                   fit_seconds: float) -> Folded | None:
     """Scores the top finished trials on k folds of train + validation and refits the best on all of it.
 
     Args:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
 
     Returns:
-        The refit model and the record; the best trial refit alone when no candidate's folds fit the time
-        left; None when not even that fits (the search's own choice then stands).
+        The refit model, the record and the out-of-fold outputs; the best trial refit alone when no candidate's
+        folds fit the time left; None when not even that fits (the search's own choice then stands).
     """
     start = time.monotonic()
     pool_x, pool_y = _pool(dataset)
@@ -105,7 +119,7 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
     objective = tuner.oracle.objective
     candidates = [t for t in ranked if t.status != "CUT_AT_DEADLINE"][:CROSS_VALIDATION_CANDIDATES]
-    scored = []
+    scored, outputs = [], {}
     for trial in candidates:
         # Each candidate needs k fold fits and the winner one refit: stop before one would not fit.
         if deadline is not None and time.monotonic() + (k + 1) * fit_seconds > deadline:
@@ -114,6 +128,7 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
         results = [_fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline)
                    for train, val in folds]
         scored.append(FoldScores(trial.trial_id, tuple(r[0] for r in results), tuple(r[1] for r in results)))
+        outputs[trial.trial_id] = out_of_fold([r[2] for r in results], folds)
     if not scored:
         return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
     sign = 1 if objective.direction == "max" else -1
@@ -123,7 +138,21 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     model = _refit(tuner, hp, pool_x, pool_y, profile, config, epochs)
     record = CrossValidation(k, objective.name, tuple(scored), chosen.trial_id, epochs, len(pool_y),
                              time.monotonic() - start)
-    return model, record
+    return Folded(model, record, outputs, folds, pool_x, pool_y)
+
+
+def out_of_fold(fold_outputs: list, folds: list) -> np.ndarray:
+    """Each fold's outputs on its held-out examples, put back in pool order."""
+    first = np.asarray(fold_outputs[0])
+    result = np.zeros((sum(len(val) for _, val in folds), *first.shape[1:]), dtype=first.dtype)
+    for outputs, (_, val) in zip(fold_outputs, folds):
+        result[val] = outputs
+    return result
+
+
+def subset(pool_x, pool_y, indices) -> Split:
+    """The pool's examples at indices, as a split (the simple models fit and score folds through it)."""
+    return _subset(pool_x, pool_y, indices)
 
 
 def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float):
@@ -137,7 +166,7 @@ def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_s
                    epochs)
     record = CrossValidation(0, tuner.oracle.objective.name, (), best.trial_id, epochs, len(pool_y),
                              time.monotonic() - start)
-    return model, record
+    return Folded(model, record, {}, [], pool_x, pool_y)
 
 
 def _pool(dataset):
@@ -162,7 +191,7 @@ def _closed_form(tuner) -> bool:
 
 
 def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline):
-    """(the fold's objective at its lowest-validation-loss epoch, that epoch)."""
+    """(the fold's objective at its lowest-validation-loss epoch, that epoch, the held-out outputs there)."""
     model = tuner.hypermodel.build(hp)
     train_data = batched(_subset(pool_x, pool_y, train), profile, config.batch_size, None, seed=config.seed)
     val_data = batched(_subset(pool_x, pool_y, val), profile, config.batch_size, None)
@@ -176,8 +205,9 @@ def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective,
     # breast_cancer), which left the refit undertrained.
     best = int(np.argmin(history.history["val_loss"]))
     score = float(history.history[objective.name][best])
+    held_out = model.predict(val_data, verbose=0)  # early stopping restored the lowest-validation-loss epoch
     keras.backend.clear_session()
-    return score, best + 1
+    return score, best + 1, held_out
 
 
 def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Model:

@@ -12,6 +12,8 @@ from automl.search.ensemble import EnsembleChoice
 
 if TYPE_CHECKING:
     from automl.search.crossval import CrossValidation
+    from automl.search.label_issues import LabelCheck
+    from automl.search.leaderboard import Leaderboard
     from automl.search.simple import SimpleModels
 
 
@@ -52,7 +54,11 @@ class SearchResult:
         objective: The metric trials are ranked by ("val_accuracy" or "val_loss").
         stopped_because: "max_trials", "time_budget" or "search_complete".
         first_trial_note: Why the first trial was not the family's default size ("" when it was).
-        simple_models: Strong simple models fitted before the trials (search.simple), if any.
+        leaderboard: Every candidate (trials, simple models, their average) scored on the same validation, and
+            the one chosen: `model` is that row's model (None for anomaly detection, which keeps its best trial).
+        label_check: Likely label errors found with the best simple model (search.label_issues), if any.
+        simple_models: Runs before the leaderboard: their simple models, scored apart (None for new runs).
+        ensemble: Runs before the leaderboard: the trials averaged (new runs: the leaderboard's ensemble row).
         devices: What the trials trained on, and in which precision (search.devices).
         search_notes: What went wrong and was handled: a batch halved after running out of memory, a worker
             that died and the trial it lost.
@@ -75,6 +81,8 @@ class SearchResult:
     devices: str = ""
     search_notes: tuple[str, ...] = ()
     anomaly_threshold: AnomalyThreshold | None = None
+    leaderboard: Leaderboard | None = None
+    label_check: LabelCheck | None = None
 
     @property
     def best_trial(self) -> TrialRecord:

@@ -22,12 +22,14 @@ from automl.search.callbacks import DeadlineStop, TrialWatcher, merge_trial_logs
 from automl.search.crossval import CROSS_VALIDATION_SHARE, cross_validate
 from automl.search.devices import distribution_strategy, setup_devices
 from automl.search.distributed import search_with_workers
-from automl.search.ensemble import ENSEMBLE_CANDIDATES, average_models, select_members
-from automl.search.linear_text import DESCRIPTION, MEMBER, fit_linear_text_model
+from automl.search.candidates import (choose_on_folds, choose_on_validation, fit_simple_models, simple_candidates,
+                                      trial_candidates)
+from automl.search.ensemble import ENSEMBLE_CANDIDATES
+from automl.search.leaderboard import score
 from automl.search.out_of_memory import halving_notes
 from automl.search.ranking import rank_trials, rerank_by_balanced_accuracy
 from automl.search.result import SearchResult
-from automl.search.simple import fit_simple_models, split_texts
+from automl.search.simple import label_check_of, simple_fitters
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
                                  make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
@@ -70,9 +72,12 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     trials_deadline = search_deadline
     if cross_validating and search_deadline is not None:  # the folds and the refit get a share of the window
         trials_deadline = search_deadline - CROSS_VALIDATION_SHARE * (search_deadline - time.monotonic())
-    # The yardstick first, inside the search's window (a budget too short was refused above, before it)
-    simple = fit_simple_models(dataset, profile) if _window(trials_deadline) > MIN_SIMPLE_MODELS_WINDOW else None
-    extra_members = {} if cross_validating else _linear_text_member(plan, profile, dataset, trials_deadline, progress)
+    # The strong simple models first, inside the search's window (a budget too short was refused above): they
+    # are on the leaderboard before any trial, and the label check uses the best of them.
+    fitters = simple_fitters(dataset, profile) if _window(trials_deadline) > MIN_SIMPLE_MODELS_WINDOW else {}
+    simple_fits = fit_simple_models(fitters, dataset.train, progress)
+    simple_rows = simple_candidates(simple_fits, dataset.val, profile)
+    label_check = _label_check(simple_fits, simple_rows, dataset, plan)
     first_values, sizing = _first_trial_sized(plan, profile, train, steps, epoch_estimate, trials_deadline)
     tuner = make_tuner(plan, profile, run_dir, config, first_values=first_values, strategy=distribution_strategy(devices))
     objective = tuner.oracle.objective.name
@@ -98,24 +103,31 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     if _ranks_by_balanced_accuracy(plan, profile, dataset) and not cross_validating:
         ranked, note = _rerank_balanced(trial_models, ranked, dataset.val.labels, profile.imbalance_ratio)
         notes = [*notes, note]
-    refit = _cross_validated(tuner, ranked, dataset, profile, config, search_deadline, setup, epoch_estimate) \
+    folded = _cross_validated(tuner, ranked, dataset, profile, config, search_deadline, setup, epoch_estimate) \
         if cross_validating else None
-    if refit is not None:  # the folds' winner, refit on train + validation
-        (model, cross_validation), ensemble = refit, None
-        best = tuner.oracle.get_trial(cross_validation.chosen)
+    cross_validation = folded.record if folded is not None else None
+    best = tuner.oracle.get_trial(cross_validation.chosen if folded is not None else ranked[0].trial_id)
+    if plan.task == "anomaly":  # one autoencoder: its threshold is a quantile of that model's own errors
+        board, model = None, trial_models.model(ranked[0].trial_id)
+    elif folded is not None and folded.folds:
+        board = choose_on_folds(folded, trials, fitters, profile, config, plan, progress)
+        model = board.models[board.chosen]
     else:
-        cross_validation, best = None, tuner.oracle.get_trial(ranked[0].trial_id)
-        # Anomaly detection keeps one autoencoder: its threshold is a quantile of that model's own errors.
-        members = 1 if plan.task == "anomaly" else _affordable_members(deadline, evaluation, inputs)
-        model, ensemble = _final_model(trial_models, ranked, dataset.val.labels, plan.task, members, extra_members)
+        members = _affordable_members(deadline, evaluation, inputs)
+        candidates = [*trial_candidates(trial_models, ranked, members), *simple_rows]
+        if folded is not None:  # the best trial was refit on train + validation alone: that refit is what ships
+            candidates = [dataclasses.replace(c, model=folded.model) if c.name == f"trial {best.trial_id}" else c
+                          for c in candidates]
+        board = choose_on_validation(candidates, dataset.val.labels, profile, config, plan, members + len(simple_rows))
+        model = board.models[board.chosen]
     threshold = (anomaly_threshold(model.predict(val, verbose=0), dataset.val.labels, config.anomaly_quantile)
                  if plan.task == "anomaly" else None)
     stopped = ("time_budget" if fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
     return SearchResult(model=model, best_trial_id=best.trial_id, best_hyperparameters=public_values(best),
                         trials=trials, objective=objective, tuner=plan.tuner, stopped_because=stopped,
-                        seconds=time.monotonic() - start, ensemble=ensemble, cross_validation=cross_validation,
-                        first_trial_note=sizing, simple_models=simple, devices=devices.describe(),
+                        seconds=time.monotonic() - start, cross_validation=cross_validation, leaderboard=board,
+                        first_trial_note=sizing, label_check=label_check, devices=devices.describe(),
                         search_notes=(*notes, *halving_notes(run_dir / "search")), anomaly_threshold=threshold)
 
 
@@ -136,18 +148,12 @@ def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: f
 MIN_SIMPLE_MODELS_WINDOW = 20.0
 
 
-def _linear_text_member(plan, profile, dataset, trials_deadline: float | None, progress) -> dict:
-    """Text classification: the n-gram linear model the final ensemble may average with the best trials
-    (automl.search.linear_text), as {member id: Keras model}; none on other data or a window too short."""
-    if profile.modality != "text" or plan.task != "classification" or \
-            _window(trials_deadline) <= MIN_SIMPLE_MODELS_WINDOW:
-        return {}
-    fitted = fit_linear_text_model(split_texts(dataset.train), dataset.train.labels, len(profile.class_names))
-    if fitted is None:
-        return {}
-    progress.note(f"A {DESCRIPTION} ({fitted.ngrams:,} n-grams, fitted in {fitted.seconds:.0f}s) joins the final "
-                  "ensemble if averaging it with the best trial lowers the validation loss.")
-    return {MEMBER: fitted.model}
+def _label_check(fits, rows, dataset, plan):
+    """Likely label errors by the simple model best on validation (classification only)."""
+    if plan.task != "classification" or not fits:
+        return None
+    order = sorted(range(len(fits)), key=lambda i: -score("accuracy", plan.task, dataset.val.labels, rows[i].outputs))
+    return label_check_of([fits[i] for i in order], dataset.train.labels)
 
 
 def _window(deadline: float | None) -> float:
@@ -236,25 +242,3 @@ class _TrialModels:
         if trial_id not in self._outputs:
             self._outputs[trial_id] = self.model(trial_id).predict(self.val, verbose=0)
         return self._outputs[trial_id]
-
-
-def _final_model(trial_models: _TrialModels, ranked, val_labels, task: str, max_members: int,
-                 extra_members: dict | None = None):
-    """The best trial's model, or the average of it with other best trials and the extra members (models
-    built beside the search, e.g. the text n-gram model) when that lowers validation loss. Other trials
-    join only when the time left affords evaluating them (max_members ≥ 2) and the best trial is a finished
-    one; the extra members are cheap to run and always considered."""
-    extra_members = extra_members or {}
-    best_id = ranked[0].trial_id
-    best = trial_models.model(best_id)
-    finished = [t.trial_id for t in ranked if t.status != "CUT_AT_DEADLINE"][:ENSEMBLE_CANDIDATES]
-    trials = finished if max_members >= 2 and finished and finished[0] == best_id else [best_id]
-    if len(trials) + len(extra_members) < 2:
-        return best, None
-    outputs = {trial_id: trial_models.outputs(trial_id) for trial_id in trials}
-    outputs.update({name: model.predict(trial_models.val, verbose=0) for name, model in extra_members.items()})
-    choice = select_members(task, val_labels, outputs, max(max_members, 1) + len(extra_members))
-    if len(choice.members) < 2:
-        return best, choice
-    return average_models({member: extra_members[member] if member in extra_members else trial_models.model(member)
-                           for member in choice.members}), choice
