@@ -137,7 +137,8 @@ def _stages(config: RunConfig, progress, command: str, deadline: float | None) -
         profile = dataclasses.replace(profile, anomaly_threshold=search.anomaly_threshold.value)
     progress.stage("export")
     samples = sample_inputs(dataset, profile, PARITY_SAMPLES)
-    export = export_model(search.model, profile, samples, Path(config.run_dir))
+    chosen = search.leaderboard.chosen if search.leaderboard is not None else ""
+    export = export_model(search.model, profile, samples, Path(config.run_dir), chosen)
     write_drift_reference(dataset, profile, export.model_dir, json.loads(export.metadata_path.read_text()))
     measurements = measure_run(search, profile, plan, config, samples, export, deadline)
     result = RunResult(config, profile, plan, search, diagnosis, export, measurements, command)

@@ -42,7 +42,8 @@ def deep_against_simple(board: Leaderboard) -> str:
     if deep is None or simple is None:
         return ""
     label = measure_label(board.measure)
-    where = f"{simple.name}: test {label} {fmt_score(board.measure, simple.test_score)}, fitted in {simple.seconds:.1f}s"
+    test = fmt_score(board.measure, simple.test_score)
+    where = f"{simple.name}: test {label} {test}, fitted in {simple.seconds:.1f}s"
     if higher_is_better(board.measure):
         gain = (deep.test_score - simple.test_score) * 100
         unit = f"points of test {label}"

@@ -42,11 +42,11 @@ def _serve_function(model, profile):
     return tf.function(outputs, input_signature=modality.serving_signature(profile))
 
 
-def metadata(profile) -> dict:
-    """metadata.json: what the endpoint takes and returns. Every key is always present (None or empty
-    where another modality's), so readers of older and newer runs find the same keys."""
+def metadata(profile, chosen: str = "") -> dict:
+    """metadata.json: what the endpoint takes and returns, and which leaderboard row it is. Every key is always
+    present (None or empty where another modality's), so readers of older and newer runs find the same keys."""
     return {
-        "task": profile.task, "modality": profile.modality, "class_names": list(profile.class_names),
+        "model": chosen or None, "task": profile.task, "modality": profile.modality, "class_names": list(profile.class_names),
         "image_inputs": None, "columns": [], "text_column": None, "series_inputs": None,
         "endpoint": "serve", "outputs": list(task_named(profile.task).outputs),
         "label_thresholds": list(getattr(profile, "label_thresholds", ())),  # multi-label: per label, in order
@@ -64,11 +64,12 @@ def _parity(model_dir: Path, model, samples, profile) -> float:
     return float(np.max(np.abs(got - expected)))
 
 
-def export_model(model: keras.Model, profile, samples, run_dir: Path) -> ExportResult:
+def export_model(model: keras.Model, profile, samples, run_dir: Path, chosen: str = "") -> ExportResult:
     """Writes the SavedModel, model.keras and metadata.json, then checks the reload predicts the same.
 
     Args:
         samples: A batch of raw test inputs, as the Keras model takes them (modalities.batching.sample_inputs).
+        chosen: The leaderboard row the model is (search.leaderboard), named in metadata.json.
 
     Raises:
         RuntimeError: The reloaded SavedModel disagrees with the trained model (a bug of ours).
@@ -83,7 +84,7 @@ def export_model(model: keras.Model, profile, samples, run_dir: Path) -> ExportR
     with atomic_path(keras_path) as temporary:  # ends in .keras, as Keras requires
         model.save(temporary)
     metadata_path = model_dir / "metadata.json"
-    write_text_atomic(metadata_path, json.dumps(metadata(profile), indent=1))
+    write_text_atomic(metadata_path, json.dumps(metadata(profile, chosen), indent=1))
     write_text_atomic(model_dir / "class_names.json", json.dumps(list(profile.class_names)))
     diff = _parity(model_dir, model, samples, profile)
     if diff > PARITY_TOLERANCE:

@@ -19,6 +19,7 @@ from automl.modalities import task_named
 from automl.report import anomaly_section, deploy_sections, forecast_section, multilabel_section, plots, sections
 from automl.report.run_result import ReportPaths, RunResult
 from automl.report.state import load_state, save_state
+from automl.search.leaderboard import public
 
 TEMPLATE = "template.html.j2"
 # Distribution names to report, with the alternatives a platform may install them under.
@@ -72,6 +73,11 @@ def _trial_dict(trial) -> dict:
             "seconds": trial.seconds, "history": trial.history}
 
 
+def _leaderboard(result, diagnosis) -> dict | None:
+    board = getattr(diagnosis, "leaderboard", None) or getattr(result, "leaderboard", None)
+    return None if board is None else public(board)
+
+
 def build_summary(run: RunResult, run_dir: Path) -> dict:
     """Everything report.html states, as a JSON-serialisable dict (summary.json)."""
     config, profile, plan, result, diagnosis, export = (run.config, run.profile, run.plan, run.search,
@@ -83,7 +89,7 @@ def build_summary(run: RunResult, run_dir: Path) -> dict:
         "gap": diagnosis.gap, "verdict": diagnosis.verdict, "verdict_reason": diagnosis.verdict_reason,
         "baseline_note": diagnosis.baseline_note, "groups": diagnosis.groups,
         "simple_models": diagnosis.simple_models, "simple_verdict": diagnosis.simple_verdict,
-        "leaderboard": getattr(diagnosis, "leaderboard", None) or getattr(result, "leaderboard", None),
+        "leaderboard": _leaderboard(result, diagnosis),
         "shipped": sections.shipped_text(run),
         "fixes": diagnosis.fixes, "best_trial_id": result.best_trial_id,
         "best_hyperparameters": sections.public_hyperparameters(result.best_hyperparameters),

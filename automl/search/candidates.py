@@ -10,7 +10,7 @@ import numpy as np
 
 from automl.modalities.batching import batched
 from automl.search.crossval import out_of_fold, subset
-from automl.search.leaderboard import CANDIDATE_SETS, Candidate, Leaderboard, measure_for, rank, scored_on_folds
+from automl.search.leaderboard import CANDIDATE_SETS, Candidate, Leaderboard, measure_for, rank
 from automl.search.simple import SimpleFit
 
 # Batch size for the simple models' predictions (they are linear: large batches are cheap).
@@ -97,5 +97,5 @@ def choose_on_folds(folded, tuner_trials, fitters: dict, profile, config, plan, 
                           "validation; it goes on the leaderboard.")
     kinds, restricted_by = eligibility(config, plan)
     measure = measure_for(plan.task, bool(profile.class_weight))
-    board = rank(candidates, folded.pool_y, plan.task, measure, kinds, len(candidates), restricted_by)
-    return scored_on_folds(board, len(folded.folds))
+    return rank(candidates, folded.pool_y, plan.task, measure, kinds, len(candidates), restricted_by,
+                f"{len(folded.folds)}-fold out-of-fold predictions on train + validation")

@@ -7,6 +7,7 @@ AutoGluon's idea: the predictor *is* the leaderboard's choice. Rules only order 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -116,7 +117,7 @@ def _sort_key(row: Row, measure: str):
 
 
 def rank(candidates: list[Candidate], labels: np.ndarray, task: str, measure: str, eligible_kinds=KINDS,
-         max_members: int = 6, restricted_by: str = "") -> Leaderboard:
+         max_members: int = 6, restricted_by: str = "", scored_on: str = "validation") -> Leaderboard:
     """Scores every candidate, adds the greedy average of the eligible ones where it lowers validation loss
     (Caruana et al. 2004, across kinds), and chooses the best eligible row.
 
@@ -125,6 +126,7 @@ def rank(candidates: list[Candidate], labels: np.ndarray, task: str, measure: st
         eligible_kinds: The kinds that may be chosen (--candidates, --family); the others are only shown.
         max_members: Most candidates the average may hold.
         restricted_by: The option that restricted eligibility (for the sentence), "" when none did.
+        scored_on: What the outputs are: "validation", or the out-of-fold predictions of k folds.
     """
     live = {c.name: c for c in candidates}
     ensemble = _ensemble(candidates, labels, task, eligible_kinds, max_members)
@@ -134,8 +136,9 @@ def rank(candidates: list[Candidate], labels: np.ndarray, task: str, measure: st
                   key=lambda row: _sort_key(row, measure))
     chosen = next(row for row in rows if row.eligible)
     models = {name: c.model for name, c in live.items() if c.model is not None}
-    return Leaderboard(measure, "validation", tuple(rows), chosen.name, _reason(chosen, rows, measure),
-                       _restriction(chosen, rows, measure, restricted_by), models)
+    where = "validation" if scored_on == "validation" else "out-of-fold"
+    return Leaderboard(measure, scored_on, tuple(rows), chosen.name, _reason(chosen, rows, measure, where),
+                       _restriction(chosen, rows, measure, restricted_by, where), models)
 
 
 def _row(candidate: Candidate, labels, task: str, measure: str, eligible_kinds, restricted_by: str) -> Row:
@@ -169,6 +172,12 @@ def _member_id(candidate: Candidate) -> str:
     return name if name.isdigit() else "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
 
 
+def public(board: Leaderboard) -> dict:
+    """The leaderboard as summary.json gives it (without the live models)."""
+    return {"measure": board.measure, "scored_on": board.scored_on, "chosen": board.chosen, "reason": board.reason,
+            "restriction": board.restriction, "rows": [dataclasses.asdict(row) for row in board.rows]}
+
+
 def measure_label(measure: str) -> str:
     return {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "auc": "macro ROC AUC",
             "mse": "mean squared error"}[measure]
@@ -180,26 +189,21 @@ def fmt_score(measure: str, value: float | None) -> str:
     return f"{value:.2%}" if measure in ("accuracy", "balanced_accuracy") else f"{value:.4g}"
 
 
-def _reason(chosen: Row, rows: list[Row], measure: str) -> str:
+def _reason(chosen: Row, rows: list[Row], measure: str, where: str) -> str:
     best = "highest" if higher_is_better(measure) else "lowest"
     tied = [r for r in rows if r.eligible and r is not chosen and r.val_score == chosen.val_score]
-    tie = f"; tied with {tied[0].name} on it, and lower validation loss ({chosen.val_loss:.4f} against " \
+    tie = f", tied with {tied[0].name} and chosen for its lower log loss ({chosen.val_loss:.4f} against " \
           f"{tied[0].val_loss:.4f})" if tied and tied[0].val_loss > chosen.val_loss else ""
-    return f"{chosen.name}: the {best} validation {measure_label(measure)} ({fmt_score(measure, chosen.val_score)}{tie})."
+    return f"{chosen.name}: the {best} {where} {measure_label(measure)}, {fmt_score(measure, chosen.val_score)}{tie}."
 
 
-def _restriction(chosen: Row, rows: list[Row], measure: str, restricted_by: str) -> str:
+def _restriction(chosen: Row, rows: list[Row], measure: str, restricted_by: str, where: str) -> str:
     """When a restricted choice left a better row unchosen, says which and by how much."""
     top = rows[0]
     if top is chosen or not restricted_by:
         return ""
-    return (f"{top.name} ({top.kind}) was better on validation ({measure_label(measure)} "
-            f"{fmt_score(measure, top.val_score)} against {fmt_score(measure, chosen.val_score)}), but {restricted_by} "
+    return (f"{top.name} ({top.kind}) was better on {where} {measure_label(measure)} ("
+            f"{fmt_score(measure, top.val_score)} against {fmt_score(measure, chosen.val_score)} for {chosen.name}), "
+            "but "
+            f"{restricted_by} "
             "kept it from being chosen.")
-
-
-def scored_on_folds(board: Leaderboard, folds: int) -> Leaderboard:
-    """The same leaderboard, saying its rows were scored on out-of-fold predictions."""
-    import dataclasses
-
-    return dataclasses.replace(board, scored_on=f"{folds}-fold out-of-fold predictions on train + validation")

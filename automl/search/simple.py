@@ -56,7 +56,8 @@ def simple_fitters(dataset, profile) -> dict:
         columns = profile.column_inputs
         if not columns or len(columns) > MAX_TABLE_COLUMNS or dataset.train.size * len(columns) > MAX_TABLE_CELLS:
             return {}
-        return {name: functools.partial(_fit_table, name, profile) for name in ("linear model", "gradient-boosted trees")}
+        return {name: functools.partial(_fit_table, name, profile)
+                for name in ("linear model", "gradient-boosted trees")}
     if profile.modality == "series" and profile.task == "classification":
         spec = profile.series_inputs
         if spec.length < 9 or dataset.train.size * spec.length * spec.channels > MAX_SERIES_VALUES:

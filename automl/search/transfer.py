@@ -25,6 +25,8 @@ from automl.modalities.batching import batched
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
 from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.candidates import eligibility
+from automl.search.leaderboard import Candidate, Leaderboard, measure_for, rank
 from automl.search.ranking import rank_trials
 from automl.search.result import Phase, SearchResult, TrialRecord
 from automl.search.tuner import make_tuner, search_deadline_for, trial_records, training_callbacks
@@ -175,11 +177,39 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     kept_fine_tune = fine_tune is not None and fine_tune[1].kept
     best_id = FINE_TUNE_TRIAL_ID if kept_fine_tune else best.trial_id
     best_values = fine_tune[0].hyperparameters if kept_fine_tune else best.hyperparameters
+    outputs = model.predict(val, verbose=0) if kept_fine_tune else best_head.predict(features["val"], verbose=0)
+    searched = Candidate(f"trial {best.trial_id}" + (", fine-tuned" if kept_fine_tune else ""), "trial", model, outputs,
+                         best.seconds + (fine_tune[0].seconds if kept_fine_tune else 0.0), model.count_params())
+    board = _leaderboard(searched, plan, profile, config, features, hypermodel, (train_y, val_y))
     stopped = ("time_budget" if stopper.fired else
                "max_trials" if trial_count(tuner) >= plan.max_trials else "search_complete")
-    return SearchResult(model=model, best_trial_id=best_id, best_hyperparameters=best_values,
-                               trials=tuple(records), objective=objective, tuner=plan.tuner,
-                               stopped_because=stopped, seconds=time.monotonic() - start, phases=tuple(phases))
+    return SearchResult(model=board.models[board.chosen], best_trial_id=best_id, best_hyperparameters=best_values,
+                        trials=tuple(records), objective=objective, tuner=plan.tuner, stopped_because=stopped,
+                        seconds=time.monotonic() - start, phases=tuple(phases), leaderboard=board)
+
+
+def _leaderboard(searched: Candidate, plan, profile, config, features: dict, hypermodel, labels) -> Leaderboard:
+    """The searched model against the linear probe (logistic regression on the frozen features, mirror images
+    included, in closed form), on the validation features. No average: each would carry its own backbone, twice
+    the cost of every prediction for the same features."""
+    start = time.perf_counter()
+    hp = kt.HyperParameters()
+    hp.values.update({"head_units": 0, "dropout": 0.0})  # Keras Tuner keeps a value that is already there
+    probe_head = hypermodel.build(hp)
+    (train_x, train_y), val_y = (features["train"], labels[0]), labels[1]
+    if hypermodel.flipped is not None:
+        train_x = np.concatenate([train_x, hypermodel.flipped[0]])
+        train_y = np.concatenate([train_y, hypermodel.flipped[1]])
+    candidates = [searched]
+    if warm_start_head(probe_head, tf.data.Dataset.from_tensor_slices((train_x, train_y)).batch(512),
+                       profile.class_weight):
+        probe = _assemble(plan, profile, hp, probe_head)[0]
+        candidates.append(Candidate("linear probe (frozen backbone features + logistic regression)", "simple", probe,
+                                    probe_head.predict(features["val"], verbose=0), time.perf_counter() - start,
+                                    probe_head.count_params()))
+    kinds, restricted_by = eligibility(config, plan)
+    measure = measure_for(plan.task, bool(profile.class_weight))
+    return rank(candidates, val_y, plan.task, measure, kinds, 1, restricted_by)
 
 
 def _assemble(plan, profile, hp, trained_head) -> tuple[keras.Model, keras.Model]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,14 +44,14 @@ def test_a_small_validation_split_is_cross_validated_refit_and_reported(table_cs
     assert "-fold cross-validation" in summary["final_model"] and "±" in summary["final_model"]
     assert "not held out" in summary["verdict_reason"]
     html = (tmp_path / "run" / "report.html").read_text()
-    assert "-fold cross-validation" in html and "Against simple models" in html
-    assert len(summary["simple_models"]["models"]) == 2 and summary["simple_verdict"] in out
-    assert "fitted" not in summary["simple_models"]["models"][0]  # the live model stays out of the JSON
-    # Exported beside the deep model exactly when the verdict does not say deep learning gained.
-    exported = summary["export"]["simple_model"]
-    assert (exported is None) == summary["simple_verdict"].startswith("Deep learning gains")
-    if exported:
-        assert Path(exported["path"]).is_file() and "is exported too" in out and "is exported too" in html
+    assert "-fold cross-validation" in html and "Leaderboard: the model that ships" in html
+    # The simple models were scored on the same folds as the trials, and the leaderboard chose among them all.
+    board = summary["leaderboard"]
+    assert board["scored_on"] == f"{folds['folds']}-fold out-of-fold predictions on train + validation"
+    names = {row["name"] for row in board["rows"]}
+    assert {"linear model", "gradient-boosted trees", f"trial {folds['chosen']}"} <= names
+    assert board["chosen"] == board["rows"][0]["name"] and summary["simple_verdict"] in out
+    assert not (tmp_path / "run" / "simple_model").exists()
 
 
 @pytest.mark.cross_validation

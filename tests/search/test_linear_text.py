@@ -65,34 +65,26 @@ def test_averaged_with_a_trial_it_exports_and_reloads(tmp_path):
     np.testing.assert_allclose(reloaded.serve(sample).numpy(), expected, atol=1e-5)
 
 
-def test_a_text_run_offers_it_to_the_ensemble(tmp_path, capsys):
+def test_a_text_run_puts_it_on_the_leaderboard(tmp_path, capsys):
     data = make_text_folder(tmp_path / "texts", per_class=30)
     run_dir = tmp_path / "run"
     assert main(["run", str(data), "--output", str(run_dir), *FAST_CLI_FLAGS, "--family", "ngram"]) == 0
-    assert "naive Bayes-weighted word 1-3-gram logistic regression" in capsys.readouterr().out
     summary = json.loads((run_dir / "summary.json").read_text())
-    members = summary["ensemble"]["members"] if summary["ensemble"] else []
-    # One epoch of the n-gram trial is far from fitted on 60 texts, so the linear model lowers validation loss.
-    assert MEMBER in members, summary["final_model"]
-    assert "naive Bayes-weighted" in summary["final_model"]
+    rows = {row["name"]: row for row in summary["leaderboard"]["rows"]}
+    assert rows["naive Bayes-weighted word 1-3-grams + logistic regression"]["kind"] == "simple"
+    # --family ngram: the user asked for the n-gram family, so a trial (or an average of trials) ships.
+    assert rows[summary["leaderboard"]["chosen"]]["kind"] in ("trial", "ensemble")
+    assert "naive Bayes-weighted word 1-3-grams" in capsys.readouterr().out
 
 
-def test_it_joins_even_a_cut_best_trial_when_no_other_trial_is_affordable():
+def test_a_cut_best_trial_is_still_a_candidate():
     from types import SimpleNamespace
 
-    from automl.search.tuning import _final_model
+    from automl.search.candidates import trial_candidates
 
-    texts, labels = _labelled(("neg", "pos"), 30, seed=4)
-    linear = fit_linear_text_model(texts, labels, classes=2).model
-    inputs = tf.keras.Input(shape=(), dtype="string", name="text")
-    unsure = tf.keras.Model(inputs, tf.keras.layers.Dense(2, activation="softmax", kernel_initializer="zeros")(
-        tf.keras.layers.TextVectorization(output_mode="count", vocabulary=["good"])(inputs)), name="trial")
-    val_texts, val_labels = _labelled(("neg", "pos"), 10, seed=60)
-    val = tf.data.Dataset.from_tensor_slices((val_texts, val_labels)).batch(8)
-    trials = SimpleNamespace(val=val, model=lambda trial_id: unsure,
-                             outputs=lambda trial_id: unsure.predict(val, verbose=0))
-    ranked = [SimpleNamespace(trial_id="03", status="CUT_AT_DEADLINE"), SimpleNamespace(trial_id="00", status="COMPLETED")]
-    model, choice = _final_model(trials, ranked, val_labels, "classification", 1, {MEMBER: linear})
-    assert choice.members == ("03", MEMBER) and choice.ensemble_loss < choice.single_loss
-    assert (model.predict(tf.constant(val_texts), verbose=0).argmax(1) == val_labels).mean() >= 0.9
-    assert _final_model(trials, ranked, val_labels, "classification", 1) == (unsure, None)  # nothing to average
+    loaded = SimpleNamespace(model=lambda trial_id: f"model {trial_id}", outputs=lambda trial_id: np.zeros((2, 2)))
+    ranked = [SimpleNamespace(trial_id="03", status="CUT_AT_DEADLINE", seconds=1.0, params=5),
+              SimpleNamespace(trial_id="00", status="COMPLETED", seconds=1.0, params=5),
+              SimpleNamespace(trial_id="01", status="COMPLETED", seconds=1.0, params=5)]
+    assert [c.name for c in trial_candidates(loaded, ranked, 2)] == ["trial 03", "trial 00"]
+    assert [c.name for c in trial_candidates(loaded, ranked, 1)] == ["trial 03"]
