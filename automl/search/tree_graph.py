@@ -12,7 +12,8 @@ from automl.search.table_linear import ABSENT_LOGIT, table_inputs
 # The code of a category no encoder or bin knows: scikit-learn sends it where missing values go. Real codes are
 # below max_bins (at most 255).
 MISSING_CODE = 255
-# A node's left categories (codes 0-255) as 16 words of 16 bits, which float32 weights hold exactly.
+# A node's left categories (codes 0-255) as 16 words of 16 bits, which float32 weights hold exactly (as they do the
+# node table's row and column numbers, below 2**24).
 WORD_BITS = 16
 
 
@@ -31,28 +32,33 @@ def keras_tree_model(pipeline, columns, task: str, num_classes: int) -> keras.Mo
     """
     transformer, trees = pipeline.steps[0][1], pipeline.steps[-1][1]
     inputs = table_inputs(columns)
-    # (score, tree), deepest first: shallower trees stop stepping sooner.
+    # (score, tree) pairs, deepest first: shallower trees stop stepping sooner.
     predictors = sorted(((k, tree) for iteration in trees._predictors for k, tree in enumerate(iteration)),
                         key=lambda pair: -pair[1].get_max_depth())
     x = _features(inputs, transformer, trees)
     tests, nodes, values, roots = _tables([tree for _, tree in predictors], x.shape[1])
     leaves = _traverse(_decisions(x, tests), nodes, roots, [tree.get_max_depth() for _, tree in predictors])
-    # Leaf values are summed in float64, as scikit-learn sums them; each tree adds to its score.
+    # Leaf values are summed in float64, as scikit-learn sums them, each tree's into its score.
     leaf_values = layers.Embedding(len(values), 1, weights=values[:, None], dtype="float64", trainable=False,
                                    name="leaf_values")(leaves)
-    scores = np.eye(trees.n_trees_per_iteration_)[[k for k, _ in predictors]]
-    raw = ops.add(ops.matmul(leaf_values[..., 0], scores), trees._baseline_prediction)
-    if task != "classification":
-        prediction = layers.Activation("linear", name="prediction", dtype="float32")(raw)
-        return keras.Model(inputs, prediction, name="gradient_boosted_trees")
-    classes, scores = np.asarray(trees.classes_, dtype=int), raw.shape[1]
+    into_scores = np.eye(trees.n_trees_per_iteration_)[[k for k, _ in predictors]]
+    raw = ops.add(ops.matmul(leaf_values[..., 0], into_scores), trees._baseline_prediction)
+    if task == "classification":
+        outputs = layers.Activation("linear", name="probabilities", dtype="float32")(
+            _probabilities(raw, trees.classes_, num_classes))
+    else:  # squared error, the default loss: the prediction is the raw score
+        outputs = layers.Activation("linear", name="prediction", dtype="float32")(raw)
+    return keras.Model(inputs, outputs, name="gradient_boosted_trees")
+
+
+def _probabilities(raw, classes, num_classes: int) -> keras.KerasTensor:
+    """Softmax over the scores at their classes' places and ABSENT_LOGIT at absent classes'. A binary model has one
+    score, the second class's logit: softmax over (0, z) is scikit-learn's expit."""
+    classes, scores = np.asarray(classes, dtype=int), raw.shape[1]
     weights, bias = np.zeros((scores, num_classes)), np.full(num_classes, ABSENT_LOGIT)
     bias[classes] = 0.0
-    # Binary: one score, the second class's logit (softmax over (0, z) is scikit-learn's expit).
     weights[np.arange(scores), classes[-scores:]] = 1.0
-    probabilities = ops.softmax(ops.add(ops.matmul(raw, weights), bias))
-    return keras.Model(inputs, layers.Activation("linear", name="probabilities", dtype="float32")(probabilities),
-                       name="gradient_boosted_trees")
+    return ops.softmax(ops.add(ops.matmul(raw, weights), bias))
 
 
 def _features(inputs: dict, transformer, trees) -> keras.KerasTensor:
@@ -107,6 +113,8 @@ def _tables(predictors, features: int) -> tuple[list, np.ndarray, np.ndarray, np
             bits[MISSING_CODE] = n["missing_go_to_left"][node]
             tests.append((n["feature_idx"][node], np.packbits(bits, bitorder="little").view("<u2")))
         nodes.append(table), values.append(n["value"]), roots.append(start)
+    if sum(len(table) for table in nodes) >= 2**24:
+        raise ValueError("too many tree nodes for float32 row numbers")
     return tests, np.concatenate(nodes), np.concatenate(values), np.array(roots, dtype="int32")
 
 
@@ -131,7 +139,7 @@ def _decisions(x, tests: list) -> keras.KerasTensor:
                                  name="tree_left_categories")
         word = ops.cast(table(ops.add(offsets, ops.floor_divide(codes, WORD_BITS)))[..., 0], "int32")
         goes_left = ops.mod(ops.right_shift(word, ops.mod(codes, WORD_BITS)), 2)
-        columns.append(ops.cast(goes_left, "float32"))
+        columns.append(ops.cast(ops.subtract(1, goes_left), "float32"))
     return layers.Concatenate(name="tree_decisions", dtype="float32")(columns)
 
 
