@@ -128,7 +128,11 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
         results = [_fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline)
                    for train, val in folds]
         scored.append(FoldScores(trial.trial_id, tuple(r[0] for r in results), tuple(r[1] for r in results)))
-        outputs[trial.trial_id] = out_of_fold([r[2] for r in results], folds)
+        # Each fold's held-out outputs at the epoch count the refit would train for (the folds' mean best epoch),
+        # not at each fold's own best: that epoch was picked on the held-out labels, which would flatter the
+        # trials against the simple models scored on the same folds.
+        epoch = max(1, round(float(np.mean([r[1] for r in results]))))
+        outputs[trial.trial_id] = out_of_fold([r[2][min(epoch, len(r[2])) - 1] for r in results], folds)
     if not scored:
         return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
     sign = 1 if objective.direction == "max" else -1
@@ -191,21 +195,24 @@ def _closed_form(tuner) -> bool:
 
 
 def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline):
-    """(the fold's objective at its lowest-validation-loss epoch, that epoch, the held-out outputs there)."""
+    """(the fold's objective at its lowest-validation-loss epoch, that epoch, the held-out outputs after each epoch)."""
     model = tuner.hypermodel.build(hp)
     train_data = batched(_subset(pool_x, pool_y, train), profile, config.batch_size, None, seed=config.seed)
     val_data = batched(_subset(pool_x, pool_y, val), profile, config.batch_size, None)
     steps = math.ceil(len(train) / config.batch_size)
     start_head(model, train_data, profile.class_weight, _closed_form(tuner))  # as the trial it re-scores did
+    held_out = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: held_out.append(model.predict(val_data, verbose=0)))
     history = model.fit(train_data, validation_data=val_data, epochs=tuner.hypermodel.plan.epochs, verbose=0,
                         class_weight=profile.class_weight,
-                        callbacks=[*training_callbacks(config.patience, None, steps), DeadlineStop(None, deadline)])
+                        callbacks=[record, *training_callbacks(config.patience, None, steps),
+                                   DeadlineStop(None, deadline)])
     # The epoch early stopping keeps (lowest validation loss) is the one scored and the one the refit
     # trains to: on a few dozen examples accuracy peaks at its first lucky epoch (2-5 of 20 on
     # breast_cancer), which left the refit undertrained.
     best = int(np.argmin(history.history["val_loss"]))
     score = float(history.history[objective.name][best])
-    held_out = model.predict(val_data, verbose=0)  # early stopping restored the lowest-validation-loss epoch
     keras.backend.clear_session()
     return score, best + 1, held_out
 

@@ -131,3 +131,18 @@ def test_a_table_run_ships_the_leaderboards_choice(tmp_path, config_for):
     assert not (tmp_path / "run" / "simple_model").exists()
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Leaderboard: the model that ships" in html and "★ ships" in html
+
+
+def test_a_deep_row_better_by_noise_only_does_not_displace_a_simple_one():
+    """On 15 validation examples, right on 2 more of them is within two standard errors of a paired sign test:
+    the simple model ships, and the sentence says why; 12 more on 100 examples is not noise."""
+    labels = np.tile([0, 1], 50)
+    small = labels[:15]
+    deep = Candidate("trial 00", "trial", _model("deep"), _outputs(small, np.arange(15) >= 2), 30.0, 5000)
+    simple = Candidate("MiniRocket", "simple", _model("rocket"), _outputs(small, np.arange(15) >= 4), 1.0, 100)
+    board = rank([deep, simple], small, "classification", "accuracy", max_members=1)
+    assert board.rows[0].name == "trial 00" and board.chosen == "MiniRocket"
+    assert "tied with the top row (trial 00, 86.67%)" in board.reason and "sign test" in board.reason
+    deep = Candidate("trial 00", "trial", _model("deep2"), _outputs(labels, np.arange(100) >= 2), 30.0, 5000)
+    simple = Candidate("MiniRocket", "simple", _model("rocket2"), _outputs(labels, np.arange(100) >= 14), 1.0, 100)
+    assert rank([deep, simple], labels, "classification", "accuracy", max_members=1).chosen == "trial 00"
