@@ -136,7 +136,11 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     if not scored:
         return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
     sign = 1 if objective.direction == "max" else -1
-    chosen = max(scored, key=lambda c: sign * c.mean)
+    # The refit is the candidate the leaderboard will see: classes are judged by out-of-fold accuracy at the refit's
+    # epoch count (as the leaderboard scores it), then by the folds' mean objective.
+    judged = (lambda c: (float(np.mean(outputs[c.trial_id].argmax(-1) == pool_y)), sign * c.mean)) \
+        if task == "classification" else (lambda c: sign * c.mean)
+    chosen = max(scored, key=judged)
     epochs = max(1, round(float(np.mean(chosen.epochs))))
     hp = tuner.oracle.get_trial(chosen.trial_id).hyperparameters
     model = _refit(tuner, hp, pool_x, pool_y, profile, config, epochs)

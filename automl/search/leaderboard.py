@@ -228,7 +228,9 @@ def _reason(chosen: Row, rows: list[Row], measure: str, where: str) -> str:
     tied = [r for r in rows if r.eligible and r is not chosen and r.val_score == chosen.val_score]
     tie = f", tied with {tied[0].name} and chosen for its lower log loss ({chosen.val_loss:.4f} against " \
           f"{tied[0].val_loss:.4f})" if tied and tied[0].val_loss > chosen.val_loss else ""
-    return f"{chosen.name}: the {best} {where} {measure_label(measure)}, {fmt_score(measure, chosen.val_score)}{tie}."
+    among = "" if rows[0] is chosen else " among the rows with a model to ship"
+    return (f"{chosen.name}: the {best} {where} {measure_label(measure)}{among}, "
+            f"{fmt_score(measure, chosen.val_score)}{tie}.")
 
 
 def _restriction(chosen: Row, rows: list[Row], measure: str, restricted_by: str, where: str) -> str:
