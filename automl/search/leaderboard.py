@@ -140,7 +140,7 @@ def rank(candidates: list[Candidate], labels: np.ndarray, task: str, measure: st
     where = "validation" if scored_on == "validation" else "out-of-fold"
     reason = _reason(chosen, rows, measure, where) if chosen is top else _tie_reason(chosen, top, measure, where)
     return Leaderboard(measure, scored_on, tuple(rows), chosen.name, reason,
-                       _restriction(chosen, rows, measure, restricted_by, where), models)
+                       _restriction(chosen, rows, measure, restricted_by, where, eligible_kinds), models)
 
 
 # A row the top one beats on fewer than this many standard errors of a paired sign test counts as tied with it:
@@ -233,13 +233,12 @@ def _reason(chosen: Row, rows: list[Row], measure: str, where: str) -> str:
             f"{fmt_score(measure, chosen.val_score)}{tie}.")
 
 
-def _restriction(chosen: Row, rows: list[Row], measure: str, restricted_by: str, where: str) -> str:
-    """When a restricted choice left a better row unchosen, says which and by how much."""
-    top = rows[0]
-    if top is chosen or not restricted_by:
+def _restriction(chosen: Row, rows: list[Row], measure: str, restricted_by: str, where: str,
+                 eligible_kinds) -> str:
+    """When the restriction kept a row ranked above the chosen one from shipping, says which and by how much."""
+    better = next((row for row in rows[:rows.index(chosen)] if row.kind not in eligible_kinds), None)
+    if better is None or not restricted_by:
         return ""
-    return (f"{top.name} ({top.kind}) was better on {where} {measure_label(measure)} ("
-            f"{fmt_score(measure, top.val_score)} against {fmt_score(measure, chosen.val_score)} for {chosen.name}), "
-            "but "
-            f"{restricted_by} "
-            "kept it from being chosen.")
+    return (f"{better.name} ({better.kind}) was better on {where} {measure_label(measure)} ("
+            f"{fmt_score(measure, better.val_score)} against {fmt_score(measure, chosen.val_score)} for "
+            f"{chosen.name}), but {restricted_by} kept it from being chosen.")
