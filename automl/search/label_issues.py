@@ -61,7 +61,9 @@ def check_labels(model, features, labels: np.ndarray, fit_seconds: float) -> Lab
         return None
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     probabilities = cross_val_predict(clone(model), features, labels, cv=splitter, method="predict_proba")
-    flagged = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence")
+    # n_jobs=1: cleanlab otherwise forks a process pool, and forking a process that runs TensorFlow's threads can
+    # deadlock (seen once in the suite: the pool never joined).
+    flagged = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence", n_jobs=1)
     issues = tuple(LabelIssue(int(i), int(labels[i]), int(probabilities[i].argmax()),
                               float(probabilities[i, labels[i]])) for i in flagged)
     return LabelCheck(f"confident learning (cleanlab) on {folds}-fold out-of-fold probabilities of the simple "
