@@ -233,3 +233,19 @@ def no_traceback(capsys) -> str:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under folder and its bytes, to prove nothing of the user's changed."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def serve_in_fresh_process(saved_dir: Path, inputs: dict, work_dir: Path) -> np.ndarray:
+    """The first output of a SavedModel's serve signature on inputs (name → array), computed in a new Python
+    process that imports only NumPy and TensorFlow: proof that the export needs nothing of automl's."""
+    import subprocess
+    import sys
+
+    np.savez(work_dir / "inputs.npz", **inputs)
+    code = ("import sys, numpy as np, tensorflow as tf; serve = tf.saved_model.load(sys.argv[1]).signatures['serve'];"
+            "inputs = {k: tf.constant(v) for k, v in np.load(sys.argv[2]).items()};"
+            "np.save(sys.argv[3], list(serve(**inputs).values())[0].numpy())")
+    done = subprocess.run([sys.executable, "-c", code, str(saved_dir), str(work_dir / "inputs.npz"),
+                           str(work_dir / "outputs.npy")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return np.load(work_dir / "outputs.npy")

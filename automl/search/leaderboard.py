@@ -80,10 +80,6 @@ class Leaderboard:
     def chosen_row(self) -> Row:
         return next(row for row in self.rows if row.name == self.chosen)
 
-    def best_of(self, kinds: tuple[str, ...]) -> Row | None:
-        """The best row of these kinds (by validation), or None."""
-        return next((row for row in self.rows if row.kind in kinds), None)
-
 
 def measure_for(task: str, imbalanced: bool) -> str:
     if task == "classification":

@@ -31,8 +31,6 @@ MAX_SERIES_VALUES = 2_000_000
 # IMDB's 25k reviews 33M).
 MAX_TEXT_CHARACTERS = 60_000_000
 MAX_CHARACTER_NGRAM_CHARACTERS = 8_000_000
-# Within this many points of accuracy (or R²) the deep model has not beaten the simple one.
-TIE_POINTS = 0.5
 # Batches the simple models' features are computed in (series: the MiniRocket bank).
 FEATURE_BATCH = 64
 

@@ -3,8 +3,6 @@ probability), on raw columns with missing numbers, unseen categories and a colum
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import keras
@@ -15,6 +13,7 @@ import tensorflow as tf
 
 from automl.search.simple import table_pipeline
 from automl.search.table_linear import keras_linear_model
+from helpers import serve_in_fresh_process
 
 
 def _columns():
@@ -65,12 +64,6 @@ def test_ridge_regression_matches_and_reloads_in_a_fresh_process(tmp_path):
     reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(reloaded.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-4)
     model.export(tmp_path / "saved", verbose=False)
-    np.save(tmp_path / "x1.npy", _keras_inputs(test)["x1"].numpy())
-    code = ("import numpy as np, tensorflow as tf, sys; m = tf.saved_model.load(sys.argv[1]); d = np.load(sys.argv[2]);"
-            "f = m.signatures['serve']; out = f(x1=tf.constant(d), x2=tf.zeros_like(d), empty=tf.zeros_like(d),"
-            "city=tf.constant([['a']] * len(d))); print(list(out.values())[0].numpy().ravel()[0])")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "saved"), str(tmp_path / "x1.npy")],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    frame = test.assign(x2=0.0, empty=0.0, city="a")
-    assert abs(float(done.stdout.split()[-1]) - pipeline.predict(frame)[0]) < 1e-4
+    inputs = {c: test[[c]].to_numpy("float32" if c != "city" else str) for c in test.columns}
+    np.testing.assert_allclose(serve_in_fresh_process(tmp_path / "saved", inputs, tmp_path).ravel(), expected,
+                               atol=1e-4)

@@ -4,8 +4,6 @@ training went); and they reload as .keras and as a SavedModel in a fresh process
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import keras
@@ -16,6 +14,7 @@ import tensorflow as tf
 
 from automl.search.simple import table_pipeline
 from automl.search.tree_graph import keras_tree_model
+from helpers import serve_in_fresh_process
 
 
 def _columns(keys=("x1", "x2", "city")):
@@ -103,12 +102,7 @@ def test_regression_reloads_as_keras_and_as_a_saved_model_in_a_fresh_process(tmp
     reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(reloaded.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-5)
     model.export(tmp_path / "saved", verbose=False)
-    np.savez(tmp_path / "inputs.npz", x1=test[["x1"]].to_numpy("float32"), x2=test[["x2"]].to_numpy("float32"),
-             city=test[["city"]].to_numpy(str))
-    code = ("import sys, numpy as np, tensorflow as tf; serve = tf.saved_model.load(sys.argv[1]).signatures['serve'];"
-            "inputs = {k: tf.constant(v) for k, v in np.load(sys.argv[2]).items()};"
-            "np.save(sys.argv[3], list(serve(**inputs).values())[0].numpy())")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "saved"), str(tmp_path / "inputs.npz"),
-                           str(tmp_path / "outputs.npy")], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    np.testing.assert_allclose(np.load(tmp_path / "outputs.npy").ravel(), expected, atol=1e-5)
+    inputs = {"x1": test[["x1"]].to_numpy("float32"), "x2": test[["x2"]].to_numpy("float32"),
+              "city": test[["city"]].to_numpy(str)}
+    np.testing.assert_allclose(serve_in_fresh_process(tmp_path / "saved", inputs, tmp_path).ravel(), expected,
+                               atol=1e-5)
