@@ -174,6 +174,23 @@ def prepare_fsdd(shared_data: Path, output: Path) -> Path:
     return folder
 
 
+def prepare_intel_scenes(shared_data: Path, output: Path) -> Path:
+    """intel_scenes/{train,test}/<class>/*.jpg: the Intel scene photos at 96 px (official seg_train / seg_test),
+    both archives unpacked beside the folder and renamed when whole. Skipped if absent."""
+    folder = output / "intel_scenes"
+    archives = [shared_data / "intel_scenes" / f"intel_scenes_{split}.tar.gz" for split in ("train", "test")]
+    if not folder.is_dir() and all(archive.is_file() for archive in archives):
+        partial = output / "intel_scenes.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        for archive in archives:
+            with tarfile.open(archive) as tar:
+                tar.extractall(partial, filter="data")  # members are intel_scenes/...
+        os.replace(partial / "intel_scenes", folder)
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"{folder}: unpacked")
+    return folder
+
+
 def prepare_co2(output: Path) -> Path:
     """co2.csv: statsmodels' Mauna Loa CO2 (weekly, 1958–2001) as monthly means (date, co2); the few
     months with no reading stay empty for automl to interpolate. Skipped if statsmodels is absent."""
@@ -240,6 +257,7 @@ def main(argv=None) -> int:
     prepare_imdb(args.shared_data, args.output)
     prepare_sst2(args.shared_data, args.output)
     prepare_fsdd(args.shared_data, args.output)
+    prepare_intel_scenes(args.shared_data, args.output)
     prepare_co2(args.output)
     prepare_tables(args.output)
     print(f"Datasets ready in {args.output}")

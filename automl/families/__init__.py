@@ -31,6 +31,13 @@ class Family:
         """Builds the compiled model: the module's build_model(hp, profile)."""
         return importlib.import_module(f"automl.families.{self.module}").build_model(hp, profile)
 
+    def prepare_training(self, model, train) -> None:
+        """The module's prepare_training(model, train), if it has one: set up weights from the training data
+        (tf.data of batches) before the first step, e.g. the CNN's whitening convolution."""
+        prepare = getattr(importlib.import_module(f"automl.families.{self.module}"), "prepare_training", None)
+        if prepare is not None:
+            prepare(model, train)
+
 
 FAMILIES = {
     "cnn": Family("cnn", "image"),

@@ -21,6 +21,13 @@ from automl.errors import ConfigError
 from automl.families.common import compile_model, output_head
 
 INPUT_SIDE = 224  # the size the no-top ImageNet weights were trained at
+# The sides the backbone may see photos at, largest first: a convolutional backbone's cost grows with the
+# pixels, so a budget too short for 224 px may afford 160, 128 or 96 (the sizes Keras publishes MobileNet
+# weights for). The same 224 px weights serve every side; the selector picks the largest that fits.
+INPUT_SIDES = (224, 160, 128, 96)
+# Flipped copies double the feature extraction over the training split; past this size the
+# data itself regularises enough.
+FLIP_COPIES_BELOW = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,13 @@ def run_backbone_name(run_dir: str | Path) -> str:
     return RUN_PREFIX + str(Path(run_dir))
 
 
-def _backbone(name: str, weights: str):
+def _backbone(name: str, weights: str, side: int = INPUT_SIDE):
     if not weights or not Path(weights).is_file():
         raise ConfigError(f"No ImageNet weights file for the {name} backbone ({weights or 'none found'}). Put "
                           f"{BACKBONES[name].weights_file} in {keras_models_dir()}, pass --weights FILE, or use --family cnn.")
     spec = BACKBONES[name]
     build = getattr(keras.applications, spec.constructor)
-    return build(input_shape=(INPUT_SIDE, INPUT_SIDE, 3), include_top=False, weights=weights, **spec.kwargs)
+    return build(input_shape=(side, side, 3), include_top=False, weights=weights, **spec.kwargs)
 
 
 def seconds_per_image(name: str, weights: str, batch: int = 32) -> float:
@@ -118,16 +125,24 @@ def features_of_run(model_file: str | Path) -> keras.Model:
     return keras.Model(model.inputs, head.input, name="run_backbone")
 
 
-def image_features(profile, backbone: str, weights: str, augment: bool = False):
-    """Raw uint8 images → (inputs, pooled backbone features, the backbone model to fine-tune)."""
+def image_passes(split_sizes: dict) -> int:
+    """Images the transfer search sends through the backbone: train (twice, with its mirror images, below
+    FLIP_COPIES_BELOW), validation, and test through the final model."""
+    train = split_sizes["train"]
+    return train * (2 if train < FLIP_COPIES_BELOW else 1) + split_sizes["val"] + split_sizes["test"]
+
+
+def image_features(profile, backbone: str, weights: str, augment: bool = False, side: int = INPUT_SIDE):
+    """Raw uint8 images → (inputs, pooled backbone features, the backbone model to fine-tune), the backbone
+    seeing side × side pixels."""
     channels = profile.image_inputs.channels
     inputs = keras.Input(shape=(None, None, channels), dtype="uint8", name="image")
     if backbone.startswith(RUN_PREFIX):  # its resizing and scaling are inside it already
         model = features_of_run(weights)
         return inputs, model(inputs, training=False), model
-    model = _backbone(backbone, weights)
+    model = _backbone(backbone, weights, side)
     # Raw images of any size get the ingest's framing: a centre square when it cropped, else squashed.
-    x = layers.Resizing(INPUT_SIDE, INPUT_SIDE, crop_to_aspect_ratio=profile.image_inputs.crop, name="resize")(inputs)
+    x = layers.Resizing(side, side, crop_to_aspect_ratio=profile.image_inputs.crop, name="resize")(inputs)
     if channels == 1:
         x = ops.repeat(x, 3, axis=-1)
     if BACKBONES[backbone].scaling == "tf":
@@ -164,6 +179,8 @@ def build_model(hp, profile) -> keras.Model:
     available = available_backbones()
     name = hp.Fixed("backbone", next(iter(available), "mobilenet_0.25"))
     weights = hp.Fixed("weights", str(available.get(name, "")))
-    inputs, x, backbone = image_features(profile, name, weights, augment=hp.Boolean("augment", default=True))
+    side = hp.Fixed("input_side", INPUT_SIDE)
+    inputs, x, backbone = image_features(profile, name, weights, augment=hp.Boolean("augment", default=True),
+                                         side=side)
     freeze_all_but_top(backbone, hp.Choice("fine_tune_layers", [0, 10, 30], default=0))
     return compile_model(keras.Model(inputs, head(x, hp, profile), name="transfer"), hp, profile)

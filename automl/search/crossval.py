@@ -195,7 +195,11 @@ def _epochs(count: int) -> str:
 
 
 def _closed_form(tuner) -> bool:
-    return FAMILIES[tuner.hypermodel.plan.family].closed_form_head
+    return _family(tuner).closed_form_head
+
+
+def _family(tuner):
+    return FAMILIES[tuner.hypermodel.plan.family]
 
 
 def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective, deadline):
@@ -204,7 +208,8 @@ def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective,
     train_data = batched(_subset(pool_x, pool_y, train), profile, config.batch_size, None, seed=config.seed)
     val_data = batched(_subset(pool_x, pool_y, val), profile, config.batch_size, None)
     steps = math.ceil(len(train) / config.batch_size)
-    start_head(model, train_data, profile.class_weight, _closed_form(tuner))  # as the trial it re-scores did
+    _family(tuner).prepare_training(model, train_data)  # as the trial it re-scores did
+    start_head(model, train_data, profile.class_weight, _closed_form(tuner))
     held_out = []
     record = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: held_out.append(model.predict(val_data, verbose=0)))
@@ -233,6 +238,7 @@ def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Mod
                  if not isinstance(c, keras.callbacks.EarlyStopping)]
     stop = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 >= epochs))
+    _family(tuner).prepare_training(model, data)
     start_head(model, data, profile.class_weight, _closed_form(tuner))
     model.fit(data, epochs=tuner.hypermodel.plan.epochs, verbose=0, class_weight=profile.class_weight,
               callbacks=[*annealing, stop])

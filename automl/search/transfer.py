@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from automl.families.common import compile_for_task
-from automl.families.transfer import RUN_PREFIX, freeze_all_but_top, head, image_features
+from automl.families.transfer import (FLIP_COPIES_BELOW, INPUT_SIDE, RUN_PREFIX, freeze_all_but_top, head,
+                                     image_features)
 from automl.modalities.batching import batched
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
@@ -40,9 +41,6 @@ HEAD_SHARE = 0.35
 # adjusted rather than overwritten (on hymenoptera 1e-4 raised validation loss from the first epoch).
 FINE_TUNE_LAYERS = 30
 FINE_TUNE_LEARNING_RATE = 1e-5
-# Flipped copies double the feature extraction over the training split; past this size the
-# data itself regularises enough.
-FLIP_COPIES_BELOW = 20_000
 # A fine-tuning epoch runs the backbone forwards and its top backwards: about this many times the
 # cost of extracting features once.
 FINE_TUNE_COST = 3.0
@@ -90,6 +88,11 @@ def _extract(extractor, split_data, batch_size: int, flip: bool = False) -> np.n
     return extractor.predict(data.batch(batch_size).prefetch(tf.data.AUTOTUNE), verbose=0)
 
 
+def input_side(plan) -> int:
+    """The side the plan's backbone sees photos at (runs from before the budget chose it: 224)."""
+    return int(plan.fixed_hyperparameters.get("input_side", INPUT_SIDE))
+
+
 def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> tuple[dict, float]:
     """Backbone features of train (and its flipped copies) and val, computed once per run directory.
 
@@ -101,9 +104,10 @@ def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> 
     if path.exists():  # a resumed run: same data and settings (run.json checked), same features
         with np.load(path, allow_pickle=False) as saved:
             return {key: saved[key] for key in saved.files}, float(saved["seconds_per_image"])
-    inputs, features, _ = image_features(profile, backbone, weights)
+    inputs, features, _ = image_features(profile, backbone, weights, side=input_side(plan))
     extractor = keras.Model(inputs, features)
-    progress.stage("features", f"{backbone} features of {dataset.train.size + dataset.val.size} images, once")
+    progress.stage("features", f"{backbone} features at {input_side(plan)} px of "
+                               f"{dataset.train.size + dataset.val.size} images, once")
     start = time.perf_counter()
     arrays = {"train": _extract(extractor, dataset.train.data, config.batch_size),
               "val": _extract(extractor, dataset.val.data, config.batch_size)}
@@ -217,7 +221,8 @@ def _assemble(plan, profile, hp, trained_head) -> tuple[keras.Model, keras.Model
     and the backbone, for fine-tuning."""
     fixed = plan.fixed_hyperparameters
     run_backbone = fixed["backbone"].startswith(RUN_PREFIX)
-    inputs, x, backbone = image_features(profile, fixed["backbone"], fixed["weights"], augment=not run_backbone)
+    inputs, x, backbone = image_features(profile, fixed["backbone"], fixed["weights"], augment=not run_backbone,
+                                         side=input_side(plan))
     freeze_all_but_top(backbone, 0)
     model = keras.Model(inputs, head(x, hp, profile), name="transfer")
     for layer in trained_head.layers:

@@ -62,10 +62,11 @@ class FamilyHyperModel(kt.HyperModel):
         return FAMILIES[self.plan.family](hp, self.profile)
 
     def fit(self, hp, model, *args, **kwargs):
-        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial; a
-        linear head on fixed features starts at its fitted optimum (search.warm_start); a trial that runs
+        """Trains a trial, continuing from its last finished epoch when a run was stopped mid-trial; the family
+        sets up weights from the data first (the CNN's whitening); a linear head on fixed features starts at its fitted optimum (search.warm_start); a trial that runs
         out of accelerator memory is retried at half the batch size (search.out_of_memory)."""
         if args and kwargs.get("initial_epoch", 0) == 0:
+            FAMILIES[self.plan.family].prepare_training(model, args[0])
             start_head(model, args[0], kwargs.get("class_weight"), FAMILIES[self.plan.family].closed_form_head)
         if self.batch_size is None or self.search_dir is None:
             return fit_resumably(model, *args, **kwargs)

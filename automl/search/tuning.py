@@ -30,6 +30,7 @@ from automl.search.out_of_memory import halving_notes
 from automl.search.ranking import rank_trials, rerank_by_balanced_accuracy
 from automl.search.result import SearchResult
 from automl.search.simple import label_check_of, simple_fitters
+from automl.search.image_views import views_candidate, view_count
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
                                  make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
@@ -49,6 +50,8 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         ConfigError: The time budget is shorter than one epoch of the default model.
     """
     progress = progress or NullProgress()
+    if plan.batch_size:  # the selector's size for this family and data (select._image_batch_size)
+        config = dataclasses.replace(config, batch_size=plan.batch_size)
     devices = setup_devices(config.precision)
     if devices.gpus:
         progress.note(f"Training on {devices.describe()}.")
@@ -118,6 +121,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
         if folded is not None:  # the best trial was refit on train + validation alone: that refit is what ships
             candidates = [dataclasses.replace(c, model=folded.model) if c.name == f"trial {best.trial_id}" else c
                           for c in candidates]
+        candidates += _image_view_rows(plan, profile, dataset, trial_models, ranked, deadline, inputs)
         board = choose_on_validation(candidates, dataset.val.labels, profile, config, plan, members + len(simple_rows))
         model = board.models[board.chosen]
     threshold = (anomaly_threshold(model.predict(val, verbose=0), dataset.val.labels, config.anomaly_quantile)
@@ -226,12 +230,30 @@ def _affordable_members(run_deadline: float | None, evaluation_seconds: float, i
     return int(max(1, min(ENSEMBLE_CANDIDATES, left // max(member, 1e-3))))
 
 
+def _image_view_rows(plan, profile, dataset, trial_models, ranked, deadline, inputs: int) -> list:
+    """The best trial averaged over test-time views (search.image_views), for images the CNN classifies, when its
+    views of validation now, and of every split in diagnosis if it ships, fit the time left (a view costs what
+    the trial's own validation pass cost, per image)."""
+    if profile.modality != "image" or plan.task != "classification" or plan.family != "cnn" or not ranked:
+        return []
+    best = ranked[0]
+    trial_models.outputs(best.trial_id)
+    mirror = bool(best.hyperparameters.get("flip"))
+    per_image = trial_models.seconds[best.trial_id] / max(dataset.val.size, 1)
+    total = sum(split.size for split in dataset.splits().values())
+    cost = per_image * view_count(mirror) * (dataset.val.size + total)
+    if deadline is not None and time.monotonic() + cost + finish_seconds(0.0, inputs) > deadline:
+        return []
+    trial = trial_candidates(trial_models, [best], 1)[0]
+    return [views_candidate(trial, trial_models.val, mirror)]
+
+
 class _TrialModels:
     """The trials' saved models and their validation outputs, each loaded and predicted once (the re-ranking by
-    balanced accuracy and the ensemble choice look at the same top trials)."""
+    balanced accuracy and the ensemble choice look at the same top trials), and the seconds each prediction took."""
 
     def __init__(self, tuner, val):
-        self.tuner, self.val, self._models, self._outputs = tuner, val, {}, {}
+        self.tuner, self.val, self._models, self._outputs, self.seconds = tuner, val, {}, {}, {}
 
     def model(self, trial_id: str):
         if trial_id not in self._models:
@@ -240,5 +262,7 @@ class _TrialModels:
 
     def outputs(self, trial_id: str):
         if trial_id not in self._outputs:
-            self._outputs[trial_id] = self.model(trial_id).predict(self.val, verbose=0)
+            model, start = self.model(trial_id), time.perf_counter()
+            self._outputs[trial_id] = model.predict(self.val, verbose=0)
+            self.seconds[trial_id] = time.perf_counter() - start
         return self._outputs[trial_id]

@@ -39,7 +39,7 @@ def test_photos_with_weights_choose_transfer_and_say_why(keras_home, photos, con
     plan = _plan(config_for(photos))
     assert plan.family == "transfer"
     assert "mobilenet_0.25" in plan.reason and "per class" in plan.reason
-    assert plan.fixed_hyperparameters == {"backbone": "mobilenet_0.25",
+    assert plan.fixed_hyperparameters == {"backbone": "mobilenet_0.25", "input_side": 224,
                                           "weights": str(keras_home / "models" / WEIGHTS.name)}
 
 
@@ -56,18 +56,40 @@ def test_with_two_backbones_the_most_accurate_that_fits_the_budget_is_chosen(ker
     assert plan.fixed_hyperparameters["backbone"] == "mobilenet_v2" and "71.3% ImageNet top-1" in plan.reason
     measured = select.seconds_per_image("mobilenet_v2", str(keras_home / "models" / V2_WEIGHTS.name))
     assert 0 < measured < 5  # a real pass through the real backbone
-    costs = {"mobilenet_v2": 0.5, "mobilenet_0.25": 0.01}  # seconds an image, as if measured
+    costs = {"mobilenet_v2": 0.5, "mobilenet_0.25": 0.01}  # seconds an image at 224 px, as if measured
     monkeypatch.setattr(select, "seconds_per_image", lambda name, weights: costs[name])
     sizes = profile_dataset(load_dataset(config_for(photos))).split_sizes
     images = 2 * sizes["train"] + sizes["val"] + sizes["test"]  # train twice: its flipped copies
     v2_pass = images * costs["mobilenet_v2"]
     fits_v2 = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE + 1))
     assert fits_v2.fixed_hyperparameters["backbone"] == "mobilenet_v2" and "fits the budget" in fits_v2.reason
-    too_short = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE - 1))
+    assert fits_v2.fixed_hyperparameters["input_side"] == 224 and "at 224 px" in fits_v2.reason
+    # Short of 224 px, a smaller side at a quarter of the pixels (and cost) still fits: 112 px → 96 in the grid.
+    smaller = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE * 0.3))
+    assert smaller.fixed_hyperparameters["backbone"] == "mobilenet_v2"
+    assert smaller.fixed_hyperparameters["input_side"] == 96 and "at 96 px" in smaller.reason
+    too_short = _plan(config_for(photos, time_budget=v2_pass / select.BACKBONE_SHARE * (96 / 224) ** 2 * 0.9))
     assert too_short.fixed_hyperparameters["backbone"] == "mobilenet_0.25"
-    assert "whose feature pass fits the budget" in too_short.reason and "50.6% ImageNet top-1" in too_short.reason
+    assert "fits the budget" in too_short.reason and "50.6% ImageNet top-1" in too_short.reason
     forced = _plan(config_for(photos, family="transfer", weights=str(WEIGHTS)))  # a --weights file is kept
     assert forced.fixed_hyperparameters["backbone"] == "mobilenet_0.25" and "given with --weights" in forced.reason
+
+
+@needs_weights
+def test_many_photos_go_to_transfer_when_the_budget_affords_their_features(keras_home, photos, config_for,
+                                                                        monkeypatch):
+    from automl import select
+    shutil.copy(WEIGHTS, keras_home / "models")
+    monkeypatch.setattr(select, "FEW_IMAGES_PER_CLASS", 2)  # these 8 photos a class count as many
+    monkeypatch.setattr(select, "seconds_per_image", lambda name, weights: 1.0)  # at 224 px, as if measured
+    sizes = profile_dataset(load_dataset(config_for(photos))).split_sizes
+    at_224 = (2 * sizes["train"] + sizes["val"] + sizes["test"]) * 1.0
+    affordable = _plan(config_for(photos, time_budget=at_224 / select.BACKBONE_SHARE + 1))
+    assert affordable.family == "transfer" and "budget affords" in affordable.reason
+    assert affordable.fixed_hyperparameters["input_side"] == 224
+    short = _plan(config_for(photos, time_budget=at_224 * (96 / 224) ** 2 / select.BACKBONE_SHARE * 0.5))
+    assert short.family == "cnn" and "no backbone's feature pass fits" in short.reason
+    assert "--time-budget" in short.reason
 
 
 def test_without_weights_the_cnn_is_used_and_the_user_is_told_how(keras_home, photos, config_for):

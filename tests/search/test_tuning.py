@@ -123,6 +123,6 @@ def test_a_budget_too_short_for_the_default_model_sizes_the_first_trial_down(tmp
                         (4.0 if values else 20.0, 0.5))
     result = search_models(*_stages(config), config, deadline=time.monotonic() + 80)
     first = result.trials[0].hyperparameters
-    assert (first["filters"], first["blocks"], first["dense_units"]) == (16, 2, 64)
+    assert (first["filters"], first["blocks"], first["dense_units"]) == (16, 2, 0)
     assert "smallest configuration" in result.first_trial_note and "filters 16" in result.first_trial_note
 
