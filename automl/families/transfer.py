@@ -132,15 +132,10 @@ def image_passes(split_sizes: dict) -> int:
     return train * (2 if train < FLIP_COPIES_BELOW else 1) + split_sizes["val"] + split_sizes["test"]
 
 
-def image_features(profile, backbone: str, weights: str, augment: bool = False, side: int = INPUT_SIDE):
-    """Raw uint8 images → (inputs, pooled backbone features, the backbone model to fine-tune), the backbone
-    seeing side × side pixels."""
+def backbone_pixels(profile, backbone: str, side: int = INPUT_SIDE, augment: bool = False):
+    """Raw uint8 images → (inputs, the pixels the backbone takes): resized to side × side, scaled as it expects."""
     channels = profile.image_inputs.channels
     inputs = keras.Input(shape=(None, None, channels), dtype="uint8", name="image")
-    if backbone.startswith(RUN_PREFIX):  # its resizing and scaling are inside it already
-        model = features_of_run(weights)
-        return inputs, model(inputs, training=False), model
-    model = _backbone(backbone, weights, side)
     # Raw images of any size get the ingest's framing: a centre square when it cropped, else squashed.
     x = layers.Resizing(side, side, crop_to_aspect_ratio=profile.image_inputs.crop, name="resize")(inputs)
     if channels == 1:
@@ -150,6 +145,18 @@ def image_features(profile, backbone: str, weights: str, augment: bool = False, 
     if augment:
         x = layers.RandomFlip("horizontal")(x)
         x = layers.RandomZoom(0.1)(x)
+    return inputs, x
+
+
+def image_features(profile, backbone: str, weights: str, augment: bool = False, side: int = INPUT_SIDE):
+    """Raw uint8 images → (inputs, pooled backbone features, the backbone model to fine-tune), the backbone
+    seeing side × side pixels."""
+    if backbone.startswith(RUN_PREFIX):  # its resizing and scaling are inside it already
+        model = features_of_run(weights)
+        inputs = keras.Input(shape=(None, None, profile.image_inputs.channels), dtype="uint8", name="image")
+        return inputs, model(inputs, training=False), model
+    model = _backbone(backbone, weights, side)
+    inputs, x = backbone_pixels(profile, backbone, side, augment)
     x = model(x, training=False)  # BatchNorm stays in inference mode, even when fine-tuning
     return inputs, layers.GlobalAveragePooling2D(name="features")(x), model
 

@@ -20,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from automl.families.common import compile_for_task
-from automl.families.transfer import (FLIP_COPIES_BELOW, INPUT_SIDE, RUN_PREFIX, freeze_all_but_top, head,
-                                     image_features)
+from automl.families.transfer import (FLIP_COPIES_BELOW, INPUT_SIDE, RUN_PREFIX, backbone_pixels,
+                                     freeze_all_but_top, head, image_features)
+from automl.search.activations import checked_split, fits_in_memory, split_top
 from automl.modalities.batching import batched
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
@@ -94,7 +95,9 @@ def input_side(plan) -> int:
 
 
 def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> tuple[dict, float]:
-    """Backbone features of train (and its flipped copies) and val, computed once per run directory.
+    """Backbone features of train (and its flipped copies) and val, computed once per run directory; and, where
+    the backbone's top FINE_TUNE_LAYERS can be cut off (search.activations), the activations entering them
+    (train_activations, …), from which the features are then computed, so fine-tuning runs only the top.
 
     Returns:
         The arrays, and the seconds one image took to pass through the backbone.
@@ -104,21 +107,48 @@ def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> 
     if path.exists():  # a resumed run: same data and settings (run.json checked), same features
         with np.load(path, allow_pickle=False) as saved:
             return {key: saved[key] for key in saved.files}, float(saved["seconds_per_image"])
-    inputs, features, _ = image_features(profile, backbone, weights, side=input_side(plan))
-    extractor = keras.Model(inputs, features)
-    progress.stage("features", f"{backbone} features at {input_side(plan)} px of "
-                               f"{dataset.train.size + dataset.val.size} images, once")
+    side = input_side(plan)
+    inputs, features, net = image_features(profile, backbone, weights, side=side)
+    flips = dataset.train.size < FLIP_COPIES_BELOW and not backbone.startswith(RUN_PREFIX)
+    split = _activation_split(profile, backbone, net, side, dataset, flips)
+    progress.stage("features", f"{backbone} features at {side} px of {dataset.train.size + dataset.val.size} images, "
+                               f"once{' (the activations below its top layers cached for fine-tuning)' if split else ''}")
     start = time.perf_counter()
-    arrays = {"train": _extract(extractor, dataset.train.data, config.batch_size),
-              "val": _extract(extractor, dataset.val.data, config.batch_size)}
-    seconds_per_image = (time.perf_counter() - start) / (dataset.train.size + dataset.val.size)
-    if dataset.train.size < FLIP_COPIES_BELOW and not backbone.startswith(RUN_PREFIX):
-        arrays["train_flipped"] = _extract(extractor, dataset.train.data, config.batch_size, flip=True)
+    if split is None:
+        extractor, arrays = keras.Model(inputs, features), {}
+    else:  # the activations below the top, then the top and pooling on them: one pass through the backbone
+        bottom, top = split
+        pixels_in, pixels = backbone_pixels(profile, backbone, side)
+        extractor = keras.Model(pixels_in, bottom(pixels, training=False))
+        pooled = keras.Sequential([top, keras.layers.GlobalAveragePooling2D()])
+    for name, data, flip in (("train", dataset.train.data, False), ("val", dataset.val.data, False),
+                             ("train_flipped", dataset.train.data, True)):
+        if name == "train_flipped" and not flips:
+            break
+        if split is None:
+            arrays[name] = _extract(extractor, data, config.batch_size, flip)
+        else:
+            arrays[f"{name}_activations"] = _extract(extractor, data, config.batch_size, flip)
+            arrays[name] = pooled.predict(arrays[f"{name}_activations"], batch_size=256, verbose=0)
+        if name == "val":
+            seconds_per_image = (time.perf_counter() - start) / (dataset.train.size + dataset.val.size)
     arrays["seconds_per_image"] = np.array(seconds_per_image)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **arrays)
     keras.backend.clear_session()
     return arrays, seconds_per_image
+
+
+def _activation_split(profile, backbone: str, net, side: int, dataset, flips: bool):
+    """(bottom, top) of the backbone when its top FINE_TUNE_LAYERS can be cut off and the activations entering
+    them fit in memory (search.activations); else None."""
+    if backbone.startswith(RUN_PREFIX):
+        return None
+    pixels_in, pixels = backbone_pixels(profile, backbone, side)
+    sample = next(iter(dataset.train.data.map(_image).batch(4)))
+    split = checked_split(net, FINE_TUNE_LAYERS, np.asarray(keras.Model(pixels_in, pixels)(sample)))
+    images = dataset.train.size * (2 if flips else 1) + dataset.val.size
+    return split if split is not None and fits_in_memory(split[0], images) else None
 
 
 def search_transfer(plan, dataset, profile, config, deadline: float | None, progress=None):
@@ -166,13 +196,17 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
         f"{' (and their mirror images)' if flipped else ''} and {dataset.val.size} validation images were "
         f"computed once in {extract_seconds:.1f}s and cached; then {len(head_records)} head trials took "
         f"{mean_trial:.1f}s each on average.")]
-    fine_tune = _fine_tune(model, backbone, dataset, profile, config, search_deadline, fine_tune_epoch, before,
-                           objective, best.hyperparameters, progress)
+    if "train_activations" in features:
+        fine_tune = _fine_tune_cached(model, backbone, features, (train_y, val_y), profile, config, search_deadline,
+                                      objective, best.hyperparameters, progress)
+    else:
+        fine_tune = _fine_tune(model, backbone, dataset, profile, config, search_deadline, fine_tune_epoch, before,
+                               objective, best.hyperparameters, progress)
     records = list(head_records)
     if fine_tune is None:
+        epoch = "" if "train_activations" in features else f" (about {fine_tune_epoch:.0f}s each here)"
         phases.append(Phase("fine-tuning", 0, 0.0, None, False,
-                                   f"Skipped: less time was left than two fine-tuning epochs "
-                                   f"(about {fine_tune_epoch:.0f}s each here)."))
+                            f"Skipped: less time was left than two fine-tuning epochs{epoch}."))
     else:
         record, phase = fine_tune
         records.append(record)
@@ -284,4 +318,72 @@ def _fine_tune(model, backbone, dataset, profile, config, deadline, epoch_estima
         f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
         f"{FINE_TUNE_LEARNING_RATE:g}{' with flips and zooms' if augmented else ''}: validation {metric} {before[objective]:.4g} → "
         f"{after[objective]:.4g}, {verdict}.")
+    return record, phase
+
+
+def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, deadline, objective, head_values,
+                      progress):
+    """Fine-tuning on the cached activations below the backbone's top FINE_TUNE_LAYERS: the top and the head
+    train (their layers are the end-to-end model's), on the training images and their mirror images; the
+    result is kept only if validation improves.
+
+    Returns:
+        (trial record, phase), or None when fewer than two epochs fit before the deadline.
+    """
+    start = time.monotonic()
+    split = split_top(backbone, FINE_TUNE_LAYERS)
+    activations = keras.Input(shape=features["train_activations"].shape[1:], name="activations")
+    x = split[1](activations, training=False)  # BatchNorm stays in inference mode, as in the end-to-end model
+    after_features = [layer for layer in model.layers[model.layers.index(model.get_layer("features")):]]
+    for layer in after_features:
+        x = layer(x)
+    tuned = keras.Model(activations, x, name="top_and_head")
+    train_x, train_y = features["train_activations"], labels[0]
+    if "train_flipped_activations" in features:
+        train_x = np.concatenate([train_x, features["train_flipped_activations"]])
+        train_y = np.concatenate([train_y, train_y])
+    val = (features["val_activations"], labels[1])
+    saved = model.get_weights()
+    freeze_all_but_top(backbone, FINE_TUNE_LAYERS)
+    compile_for_task(tuned, profile, FINE_TUNE_LEARNING_RATE)
+    before = {f"val_{k}": float(v) for k, v in tuned.evaluate(*val, verbose=0, return_dict=True).items()}
+    steps = -(-len(train_y) // config.batch_size)
+    timing = time.perf_counter()
+    tuned.train_on_batch(train_x[:config.batch_size], train_y[:config.batch_size])  # traces the step
+    tuned.train_on_batch(train_x[:config.batch_size], train_y[:config.batch_size])
+    epoch_estimate = (time.perf_counter() - timing) / 2 * steps
+    model.set_weights(saved)  # the timing steps moved the weights
+    if deadline is not None and time.monotonic() + 2 * epoch_estimate > deadline:
+        freeze_all_but_top(backbone, 0)
+        return None
+    compile_for_task(tuned, profile, FINE_TUNE_LEARNING_RATE)  # a fresh optimizer state
+    progress.stage("fine-tune", f"top {FINE_TUNE_LAYERS} backbone layers at learning rate {FINE_TUNE_LEARNING_RATE:g}, "
+                                "on cached activations")
+    history = tuned.fit(train_x, train_y, validation_data=val, epochs=config.epochs, batch_size=config.batch_size,
+                        shuffle=True, verbose=0, class_weight=profile.class_weight,
+                        callbacks=[*training_callbacks(config.patience, deadline, steps),
+                                   DeadlineStop(None, deadline)]).history
+    after = {f"val_{k}": float(v) for k, v in tuned.evaluate(*val, verbose=0, return_dict=True).items()}
+    kept = _better(after, before, objective)
+    if not kept:
+        model.set_weights(saved)
+    freeze_all_but_top(backbone, 0)
+    compile_for_task(model, profile, FINE_TUNE_LEARNING_RATE)
+    seconds = time.monotonic() - start
+    metric = objective.removeprefix("val_")
+    record = TrialRecord(
+        trial_id=FINE_TUNE_TRIAL_ID,
+        hyperparameters={**head_values, "fine_tune_layers": FINE_TUNE_LAYERS,
+                         "learning_rate": FINE_TUNE_LEARNING_RATE, "cached_activations": True},
+        score=after[objective], status="COMPLETED" if kept else "DISCARDED",
+        epochs=len(history.get("loss", [])), params=model.count_params(), seconds=round(seconds, 2),
+        history={k: [float(v) for v in values] for k, values in history.items()})
+    verdict = "kept" if kept else "discarded (validation did not improve; the head-only model stays)"
+    phase = Phase(
+        "fine-tuning", 1, round(seconds, 1), after[objective], kept,
+        f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
+        f"{FINE_TUNE_LEARNING_RATE:g} on the cached activations below them (with mirror images"
+        f"{'' if 'train_flipped_activations' in features else ': none, the set is large'}), about "
+        f"{epoch_estimate:.0f}s an epoch: validation {metric} {before[objective]:.4g} → {after[objective]:.4g}, "
+        f"{verdict}.")
     return record, phase
