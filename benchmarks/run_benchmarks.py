@@ -83,6 +83,9 @@ BENCHMARKS = {
                                "92.02 %"),
     "hymenoptera": Benchmark("hymenoptera/hymenoptera_data", "hymenoptera (val/ as test), 224 px, backbone chosen",
                              300, "≥ 92 %", 0.92, "61.4 %"),
+    # Many photos a class (issue 31): the peer is logistic regression on frozen MobileNetV2 96 px features
+    # (benchmarks/frozen_probe.py) and AutoKeras (benchmarks/side_by_side.py --datasets intel_scenes).
+    "intel_scenes": Benchmark("intel_scenes", "Intel scenes, 96 px (official seg_test)", 900, "≥ 90 %", 0.90, "—"),
     "hymenoptera_cnn": Benchmark("hymenoptera/hymenoptera_data", "hymenoptera (val/ as test), CNN from scratch",
                                  300, "(comparison)", 0.0, "61.4 %", ("--family", "cnn")),
     "hymenoptera_whole": Benchmark("hymenoptera/hymenoptera_data",

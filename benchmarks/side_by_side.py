@@ -46,7 +46,7 @@ class Pairing:
 PAIRINGS = {"digits": Pairing("digits", "image"), "breast_cancer": Pairing("breast_cancer", "table"),
             "mnist": Pairing("mnist", "image"), "fashion_mnist": Pairing("fashion_mnist", "image"),
             "imdb": Pairing("imdb", "text"), "sst2": Pairing("sst2", "text"),
-            "hymenoptera": Pairing("hymenoptera", "image")}
+            "hymenoptera": Pairing("hymenoptera", "image"), "intel_scenes": Pairing("intel_scenes", "image")}
 COLUMNS = ("dataset", "budget", "automl test acc.", "AutoKeras test acc.", "ratio", "automl wall", "AutoKeras wall",
            "automl trials", "AutoKeras trials", "AutoKeras val acc.", "automl time to it", "AutoKeras time to it",
            "time ratio", "same split", "date, commit")
