@@ -113,9 +113,9 @@ def cached_features(dataset, profile, plan, config, run_dir: Path, progress) -> 
     split = _activation_split(profile, backbone, net, side, dataset, flips)
     progress.stage("features", f"{backbone} features at {side} px of {dataset.train.size + dataset.val.size} images, "
                                f"once{' (the activations below its top layers cached for fine-tuning)' if split else ''}")
-    start = time.perf_counter()
+    start, arrays = time.perf_counter(), {}
     if split is None:
-        extractor, arrays = keras.Model(inputs, features), {}
+        extractor = keras.Model(inputs, features)
     else:  # the activations below the top, then the top and pooling on them: one pass through the backbone
         bottom, top = split
         pixels_in, pixels = backbone_pixels(profile, backbone, side)

@@ -155,8 +155,7 @@ def test_building_without_weights_is_a_clear_error_not_a_random_backbone(keras_h
         transfer.build_model(kt.HyperParameters(), profile)
 
 
-@needs_weights
-@pytest.mark.slow  # 37 s; both phases also run in the --backbone test and the family contract
+@needs_weights  # 37 s: the one default test of the transfer search on cached features and activations
 def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, photos, config_for, monkeypatch):
     import numpy as np
 
@@ -179,6 +178,10 @@ def test_the_head_is_searched_on_cached_features_then_fine_tuned(keras_home, pho
         assert saved["train"].shape == saved["train_flipped"].shape == (dataset.train.size, 8 * 32)
         assert saved["val"].shape[0] == dataset.val.size
         assert not np.allclose(saved["train"], saved["train_flipped"])  # mirrored images, other features
+        # The activations below the backbone's top 30 layers were cached with them, for fine-tuning.
+        assert saved["train_activations"].shape[0] == dataset.train.size
+        assert saved["train_flipped_activations"].shape == saved["train_activations"].shape
+    assert "on the cached activations below them" in fine_tune.note
 
     # A resumed run reads the cache instead of running the backbone again.
     monkeypatch.setattr(transfer_search, "image_features", lambda *a, **k: pytest.fail("features recomputed"))
