@@ -348,10 +348,10 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     compile_for_task(tuned, profile, FINE_TUNE_LEARNING_RATE)
     before = {f"val_{k}": float(v) for k, v in tuned.evaluate(*val, verbose=0, return_dict=True).items()}
     steps = -(-len(train_y) // config.batch_size)
-    timing = time.perf_counter()
     tuned.train_on_batch(train_x[:config.batch_size], train_y[:config.batch_size])  # traces the step
+    timing = time.perf_counter()
     tuned.train_on_batch(train_x[:config.batch_size], train_y[:config.batch_size])
-    epoch_estimate = (time.perf_counter() - timing) / 2 * steps
+    epoch_estimate = (time.perf_counter() - timing) * steps
     model.set_weights(saved)  # the timing steps moved the weights
     if deadline is not None and time.monotonic() + 2 * epoch_estimate > deadline:
         freeze_all_but_top(backbone, 0)
