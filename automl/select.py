@@ -107,8 +107,8 @@ def _image_plan(profile, config):
                                     f"for every photo → transfer learning from {choice.name} at {choice.side} px "
                                     f"({choice.why}; weights {choice.path})."), fixed
             return "cnn", (f"{facts}: photo-like, but no backbone's feature pass fits {BACKBONE_SHARE:.0%} of the "
-                           f"budget even at {INPUT_SIDES[-1]} px ({choice.why}) → a CNN trained from scratch, which "
-                           "spends the whole budget learning. A larger --time-budget would allow transfer learning."), {}
+                           f"budget ({choice.why}) → a CNN trained from scratch, which spends the whole budget "
+                           "learning. A larger --time-budget would allow transfer learning."), {}
         if few:
             return "cnn", (f"{facts}: transfer learning would suit this data, but no ImageNet weights are on this "
                            f"machine → a CNN trained from scratch. To enable it, put a Keras no-top weights file such "
@@ -162,8 +162,8 @@ def choose_backbone(available: dict, profile, config) -> BackboneChoice:
     cheapest = next(n for n in BACKBONES if n in available)  # BACKBONES lists the cheapest first
     cost = images * seconds_per_image(cheapest, str(available[cheapest])) * (INPUT_SIDES[-1] / INPUT_SIDE) ** 2
     return BackboneChoice(cheapest, available[cheapest], INPUT_SIDES[-1], (
-        f"{top1[cheapest]}: no backbone's feature pass fits {BACKBONE_SHARE:.0%} of the {config.time_budget:.0f}s "
-        f"budget (the cheapest, at {INPUT_SIDES[-1]} px: ≈ {cost:.0f}s for {images} images), so the cheapest"), False)
+        f"{top1[cheapest]}, the cheapest backbone here: even its feature pass at {INPUT_SIDES[-1]} px, ≈ {cost:.0f}s for "
+        f"{images} images, is over {BACKBONE_SHARE:.0%} of the {config.time_budget:.0f}s budget"), False)
 
 
 def _affordable_side(name: str, path: Path, profile, config) -> int | None:

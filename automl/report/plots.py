@@ -70,12 +70,16 @@ def _data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+# The rate each epoch ended at (search.callbacks.AnnealToBudget logs it): the schedule the deadline drove.
+LEARNING_RATE = "learning_rate"
+
+
 def main_metric(history: dict[str, list[float]]) -> str | None:
     """The metric shown beside the loss: accuracy, else MAE, else the first other training metric."""
     for name in ("accuracy", "mae"):
         if history.get(name) or history.get(f"val_{name}"):
             return name
-    others = [k for k in history if not k.startswith("val_") and k != "loss" and history[k]]
+    others = [k for k in history if not k.startswith("val_") and k not in ("loss", LEARNING_RATE) and history[k]]
     return others[0] if others else None
 
 
@@ -83,6 +87,7 @@ def _plot_metric(axes, history, name: str, best_epoch: int) -> None:
     for key, label, colour in ((name, "train", TRAIN_COLOUR), (f"val_{name}", "validation", VAL_COLOUR)):
         values = [float(v) for v in history.get(key) or []]
         if values:
+            label = "annealed to the deadline or the last epoch" if name == LEARNING_RATE else label
             axes.plot(range(1, len(values) + 1), values, marker="o", markersize=3, color=colour, label=label)
     if best_epoch > 0:
         axes.axvline(best_epoch, color=BEST_COLOUR, linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
@@ -96,7 +101,8 @@ def _plot_metric(axes, history, name: str, best_epoch: int) -> None:
 
 @drawn_literally
 def learning_curves(history: dict[str, list[float]], best_epoch: int) -> str | None:
-    """Plots loss and the main metric per epoch, train against validation, with the best epoch marked.
+    """Plots loss and the main metric per epoch, train against validation, with the best epoch marked; and the
+    learning rate each epoch ended at, when the history holds it.
 
     Args:
         history: Metric name → per-epoch values (e.g. "loss", "val_loss", "accuracy", "val_accuracy").
@@ -105,7 +111,7 @@ def learning_curves(history: dict[str, list[float]], best_epoch: int) -> str | N
     Returns:
         A `data:image/png;base64,...` URI, or None when the history holds no per-epoch values.
     """
-    names = [n for n in ("loss", main_metric(history)) if n and (history.get(n) or history.get(f"val_{n}"))]
+    names = [n for n in ("loss", main_metric(history), LEARNING_RATE) if n and (history.get(n) or history.get(f"val_{n}"))]
     if not names:
         return None
     figure = Figure(figsize=(4.4 * len(names), 3.0), dpi=DPI, layout="constrained")

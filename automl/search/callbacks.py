@@ -167,6 +167,10 @@ class AnnealToBudget(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(self.base * scale)
         self.step += 1
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # the history (and the report's curves) show the schedule the clock drove
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.base)
 

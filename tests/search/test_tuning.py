@@ -126,3 +126,21 @@ def test_a_budget_too_short_for_the_default_model_sizes_the_first_trial_down(tmp
     assert (first["filters"], first["blocks"], first["dense_units"]) == (16, 2, 0)
     assert "smallest configuration" in result.first_trial_note and "filters 16" in result.first_trial_note
 
+
+
+def test_the_annealed_rate_is_logged_each_epoch_for_the_curves():
+    import keras
+    import numpy as np
+
+    from automl.report import plots
+    from automl.search.callbacks import AnnealToBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x = np.zeros((40, 2), "float32")
+    history = model.fit(x, x[:, :1], batch_size=10, epochs=4, verbose=0, callbacks=[AnnealToBudget(None, 4)]).history
+    rates = history["learning_rate"]
+    assert len(rates) == 4 and rates[0] < 0.1 and all(a > b for a, b in zip(rates, rates[1:]))
+    # The report draws it as a third panel; it is never taken for the main metric.
+    assert plots.main_metric({"loss": [1.0], "learning_rate": [0.1]}) is None
+    assert plots.learning_curves({"loss": [1.0, 0.5], "learning_rate": rates[:2]}, 1).startswith("data:image/png")
