@@ -69,6 +69,15 @@ def start_head(model: keras.Model, data, class_weight: dict | None, closed_form:
         _head(model).trainable = False  # before the first train step, so no recompile is needed
 
 
+def head_weights(model: keras.Model) -> list:
+    """The output head's weights (kernel, bias): what warm_start_head fits."""
+    return _head(model).get_weights()
+
+
+def set_head_weights(model: keras.Model, weights: list) -> None:
+    _head(model).set_weights(weights)
+
+
 def warm_start_head(model: keras.Model, data, class_weight: dict | None = None) -> bool:
     """Assigns the head the weights of a linear model fitted on the training features, when only the
     head learns and the features are small enough; returns whether it did."""
