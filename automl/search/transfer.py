@@ -383,8 +383,7 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     split = split_top(backbone, FINE_TUNE_LAYERS)
     activations = keras.Input(shape=features["train_activations"].shape[1:], name="activations")
     x = split[1](activations, training=False)  # BatchNorm stays in inference mode, as in the end-to-end model
-    after_features = [layer for layer in model.layers[model.layers.index(model.get_layer("features")):]]
-    for layer in after_features:
+    for layer in model.layers[model.layers.index(model.get_layer("features")):]:  # pooling, then the head
         x = layer(x)
     tuned = keras.Model(activations, x, name="top_and_head")
     train_x, train_y = features["train_activations"], labels[0]
@@ -433,8 +432,8 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     phase = Phase(
         "fine-tuning", 1, round(seconds, 1), after[objective], kept,
         f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
-        f"{rate:g} on the cached activations below them (with mirror images"
-        f"{'' if 'train_flipped_activations' in features else ': none, the set is large'}), about "
+        f"{rate:g} on the cached activations below them ("
+        f"{'with' if 'train_flipped_activations' in features else 'without'} mirror images), about "
         f"{epoch_estimate:.0f}s an epoch: validation {metric} {before[objective]:.4g} → {after[objective]:.4g}, "
         f"{verdict}.")
     return record, phase
