@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     for speaker in args.speakers.split(","):
         data = held_out_folder(fsdd, speaker, args.work)
         run_dir = args.work / "runs" / speaker
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
         code, seconds, log = bench.run_automl(data, run_dir, args.budget, args.data_dir / "keras_home")
         summary = run_dir / "summary.json"
         if code != 0 or not summary.is_file():
