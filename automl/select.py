@@ -139,7 +139,11 @@ def choose_backbone(available: dict, profile, config) -> BackboneChoice:
     user's choice and is kept."""
     if config.weights and Path(config.weights).name == BACKBONES[next(iter(available))].weights_file:
         name = next(iter(available))
-        side = _affordable_side(name, available[name], profile, config) or INPUT_SIDES[-1]
+        side = INPUT_SIDE
+        if config.time_budget is not None:
+            cost = image_passes(profile.split_sizes) * seconds_per_image(name, str(available[name]))
+            fit = _largest_side(cost, BACKBONE_SHARE * config.time_budget)
+            side = fit[0] if fit else INPUT_SIDES[-1]
         return BackboneChoice(name, available[name], side, "given with --weights")
     ranked = sorted(available, key=lambda n: -BACKBONES[n].imagenet_top1)
     top1 = {n: f"{BACKBONES[n].imagenet_top1:.1%} ImageNet top-1" for n in ranked}
@@ -150,29 +154,31 @@ def choose_backbone(available: dict, profile, config) -> BackboneChoice:
                                                                            "budget to weigh")
     images = image_passes(profile.split_sizes)
     allowed = BACKBONE_SHARE * config.time_budget
+    measured = {}  # seconds an image at 224 px, each backbone timed once
     for name in ranked:
-        per_image = seconds_per_image(name, str(available[name]))
-        for side in INPUT_SIDES:
-            cost = images * per_image * (side / INPUT_SIDE) ** 2
-            if cost <= allowed:
-                return BackboneChoice(name, available[name], side, (
-                    f"{top1[name]}, the most accurate of the {len(ranked)} backbone(s) here, at the largest side whose "
-                    f"feature pass fits the budget: ≈ {cost:.0f}s for {images} images at {side} px, under "
-                    f"{BACKBONE_SHARE:.0%} of {config.time_budget:.0f}s"))
+        measured[name] = seconds_per_image(name, str(available[name]))
+        fit = _largest_side(images * measured[name], allowed)
+        if fit:
+            side, cost = fit
+            return BackboneChoice(name, available[name], side, (
+                f"{top1[name]}, the most accurate of the {len(ranked)} backbone(s) here, at the largest side whose "
+                f"feature pass fits the budget: ≈ {cost:.0f}s for {images} images at {side} px, under "
+                f"{BACKBONE_SHARE:.0%} of {config.time_budget:.0f}s"))
     cheapest = next(n for n in BACKBONES if n in available)  # BACKBONES lists the cheapest first
-    cost = images * seconds_per_image(cheapest, str(available[cheapest])) * (INPUT_SIDES[-1] / INPUT_SIDE) ** 2
+    cost = images * measured[cheapest] * (INPUT_SIDES[-1] / INPUT_SIDE) ** 2
     return BackboneChoice(cheapest, available[cheapest], INPUT_SIDES[-1], (
         f"{top1[cheapest]}, the cheapest backbone here: even its feature pass at {INPUT_SIDES[-1]} px, ≈ {cost:.0f}s for "
         f"{images} images, is over {BACKBONE_SHARE:.0%} of the {config.time_budget:.0f}s budget"), False)
 
 
-def _affordable_side(name: str, path: Path, profile, config) -> int | None:
-    """The largest input side at which this backbone's feature pass fits the budget's share (224 without one)."""
-    if config.time_budget is None:
-        return INPUT_SIDE
-    cost = image_passes(profile.split_sizes) * seconds_per_image(name, str(path))
-    return next((side for side in INPUT_SIDES
-                 if cost * (side / INPUT_SIDE) ** 2 <= BACKBONE_SHARE * config.time_budget), None)
+def _largest_side(cost_at_224: float, allowed: float) -> tuple[int, float] | None:
+    """(the largest of INPUT_SIDES whose feature pass, cost_at_224 seconds scaled by the pixels, fits `allowed`
+    seconds, that cost), or None when even the smallest does not."""
+    for side in INPUT_SIDES:
+        cost = cost_at_224 * (side / INPUT_SIDE) ** 2
+        if cost <= allowed:
+            return side, cost
+    return None
 
 
 def _table_plan(profile, config):

@@ -249,3 +249,18 @@ def serve_in_fresh_process(saved_dir: Path, inputs: dict, work_dir: Path) -> np.
                            str(work_dir / "outputs.npy")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return np.load(work_dir / "outputs.npy")
+
+
+def assert_reloads_alike(model, keras_inputs, serving_inputs: dict, expected: np.ndarray, work_dir: Path,
+                         atol: float) -> None:
+    """model predicts `expected` (flattened) on keras_inputs, and so do its .keras file reloaded in safe mode and its
+    SavedModel served in a fresh process on serving_inputs (search.tree_graph and search.table_linear)."""
+    import keras
+
+    np.testing.assert_allclose(model.predict(keras_inputs, verbose=0).ravel(), expected, atol=atol)
+    model.save(work_dir / "model.keras")
+    reloaded = keras.models.load_model(work_dir / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(keras_inputs, verbose=0).ravel(), expected, atol=atol)
+    model.export(work_dir / "saved", verbose=False)
+    np.testing.assert_allclose(serve_in_fresh_process(work_dir / "saved", serving_inputs, work_dir).ravel(), expected,
+                               atol=atol)

@@ -290,8 +290,9 @@ def _assemble(plan, profile, hp, trained_head) -> tuple[keras.Model, keras.Model
     return compile_for_task(model, profile, FINE_TUNE_LEARNING_RATE), backbone
 
 
-def _val_scores(model, val) -> dict[str, float]:
-    return {f"val_{k}": float(v) for k, v in model.evaluate(val, verbose=0, return_dict=True).items()}
+def _val_scores(model, *data) -> dict[str, float]:
+    """model.evaluate on validation data (a dataset, or arrays x, y), as val_* scores."""
+    return {f"val_{k}": float(v) for k, v in model.evaluate(*data, verbose=0, return_dict=True).items()}
 
 
 def _better(after: dict, before: dict, objective: str) -> bool:
@@ -328,22 +329,10 @@ def _fine_tune(model, backbone, dataset, profile, config, deadline, epoch_estima
     if not kept:
         model.set_weights(saved)
     freeze_all_but_top(backbone, 0)
-    seconds = time.monotonic() - start
-    metric = objective.removeprefix("val_")
-    record = TrialRecord(
-        trial_id=FINE_TUNE_TRIAL_ID,
-        hyperparameters={**head_values, "fine_tune_layers": FINE_TUNE_LAYERS,
-                         "learning_rate": FINE_TUNE_LEARNING_RATE, "augment": augmented},
-        score=after[objective], status="COMPLETED" if kept else "DISCARDED",
-        epochs=len(history.get("loss", [])), params=model.count_params(), seconds=round(seconds, 2),
-        history={k: [float(v) for v in values] for k, values in history.items()})
-    verdict = "kept" if kept else "discarded (validation did not improve; the head-only model stays)"
-    phase = Phase(
-        "fine-tuning", 1, round(seconds, 1), after[objective], kept,
-        f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
-        f"{FINE_TUNE_LEARNING_RATE:g}{' with flips and zooms' if augmented else ''}: validation {metric} {before[objective]:.4g} → "
-        f"{after[objective]:.4g}, {verdict}.")
-    return record, phase
+    return _fine_tune_outcome(history, before, after, objective, kept, time.monotonic() - start, model,
+                              {**head_values, "fine_tune_layers": FINE_TUNE_LAYERS,
+                               "learning_rate": FINE_TUNE_LEARNING_RATE, "augment": augmented},
+                              f"{FINE_TUNE_LEARNING_RATE:g}{' with flips and zooms' if augmented else ''}")
 
 
 class _KeepBest(keras.callbacks.Callback):
@@ -394,7 +383,7 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     saved, rate = model.get_weights(), fine_tune_rate(len(labels[0]))
     freeze_all_but_top(backbone, FINE_TUNE_LAYERS)
     compile_for_task(tuned, profile, rate)
-    before = {f"val_{k}": float(v) for k, v in tuned.evaluate(*val, verbose=0, return_dict=True).items()}
+    before = _val_scores(tuned, *val)
     steps = -(-len(train_y) // config.batch_size)
     tuned.train_on_batch(train_x[:config.batch_size], train_y[:config.batch_size])  # traces the step
     timing = time.perf_counter()
@@ -413,27 +402,32 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     history = tuned.fit(train_x, train_y, validation_data=val, epochs=config.epochs, batch_size=config.batch_size,
                         shuffle=True, verbose=0, class_weight=profile.class_weight,
                         callbacks=[*annealing, keep_best, DeadlineStop(None, deadline)]).history
-    after = {f"val_{k}": float(v) for k, v in tuned.evaluate(*val, verbose=0, return_dict=True).items()}
+    after = _val_scores(tuned, *val)
     kept = _better(after, before, objective)
     if not kept:
         model.set_weights(saved)
     freeze_all_but_top(backbone, 0)
     compile_for_task(model, profile, FINE_TUNE_LEARNING_RATE)
-    seconds = time.monotonic() - start
-    metric = objective.removeprefix("val_")
+    mirrored = "with" if "train_flipped_activations" in features else "without"
+    return _fine_tune_outcome(history, before, after, objective, kept, time.monotonic() - start, model,
+                              {**head_values, "fine_tune_layers": FINE_TUNE_LAYERS, "learning_rate": rate,
+                               "cached_activations": True},
+                              f"{rate:g} on the cached activations below them ({mirrored} mirror images), about "
+                              f"{epoch_estimate:.0f}s an epoch")
+
+
+def _fine_tune_outcome(history: dict, before: dict, after: dict, objective: str, kept: bool, seconds: float, model,
+                       hyperparameters: dict, how: str) -> tuple[TrialRecord, Phase]:
+    """The fine-tune's trial record and phase; `how` follows "at learning rate" in the phase's sentence."""
     record = TrialRecord(
-        trial_id=FINE_TUNE_TRIAL_ID,
-        hyperparameters={**head_values, "fine_tune_layers": FINE_TUNE_LAYERS,
-                         "learning_rate": rate, "cached_activations": True},
+        trial_id=FINE_TUNE_TRIAL_ID, hyperparameters=hyperparameters,
         score=after[objective], status="COMPLETED" if kept else "DISCARDED",
         epochs=len(history.get("loss", [])), params=model.count_params(), seconds=round(seconds, 2),
         history={k: [float(v) for v in values] for k, values in history.items()})
     verdict = "kept" if kept else "discarded (validation did not improve; the head-only model stays)"
+    metric = objective.removeprefix("val_")
     phase = Phase(
         "fine-tuning", 1, round(seconds, 1), after[objective], kept,
-        f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate "
-        f"{rate:g} on the cached activations below them ("
-        f"{'with' if 'train_flipped_activations' in features else 'without'} mirror images), about "
-        f"{epoch_estimate:.0f}s an epoch: validation {metric} {before[objective]:.4g} → {after[objective]:.4g}, "
-        f"{verdict}.")
+        f"The top {FINE_TUNE_LAYERS} backbone layers trained for {record.epochs} epochs at learning rate {how}: "
+        f"validation {metric} {before[objective]:.4g} → {after[objective]:.4g}, {verdict}.")
     return record, phase

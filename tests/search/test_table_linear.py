@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +12,7 @@ import tensorflow as tf
 
 from automl.search.simple import table_pipeline
 from automl.search.table_linear import keras_linear_model
-from helpers import serve_in_fresh_process
+from helpers import assert_reloads_alike
 
 
 def _columns():
@@ -58,12 +57,5 @@ def test_ridge_regression_matches_and_reloads_in_a_fresh_process(tmp_path):
     target = 3 * train["x1"].fillna(0) - 0.01 * train["x2"] + (train["city"] == "a")
     pipeline = table_pipeline("linear model", _columns(), classify=False, balanced=False).fit(train, target)
     model = keras_linear_model(pipeline, _columns(), "regression", 0)
-    expected = pipeline.predict(test)
-    np.testing.assert_allclose(model.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-4)
-    model.save(tmp_path / "model.keras")
-    reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_allclose(reloaded.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-4)
-    model.export(tmp_path / "saved", verbose=False)
     inputs = {c: test[[c]].to_numpy("float32" if c != "city" else str) for c in test.columns}
-    np.testing.assert_allclose(serve_in_fresh_process(tmp_path / "saved", inputs, tmp_path).ravel(), expected,
-                               atol=1e-4)
+    assert_reloads_alike(model, _keras_inputs(test), inputs, pipeline.predict(test), tmp_path, atol=1e-4)

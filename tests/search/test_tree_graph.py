@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +13,7 @@ import tensorflow as tf
 
 from automl.search.simple import table_pipeline
 from automl.search.tree_graph import keras_tree_model
-from helpers import serve_in_fresh_process
+from helpers import assert_reloads_alike
 
 
 def _columns(keys=("x1", "x2", "city")):
@@ -96,13 +95,6 @@ def test_regression_reloads_as_keras_and_as_a_saved_model_in_a_fresh_process(tmp
     target = 3 * train["x1"].fillna(0) - 0.01 * train["x2"] + (train["city"] == "a")
     pipeline = _fit(train, target, False, max_iter=30)
     model = keras_tree_model(pipeline, _columns(), "regression", 0)
-    expected = pipeline.predict(test)
-    np.testing.assert_allclose(model.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-5)
-    model.save(tmp_path / "model.keras")
-    reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_allclose(reloaded.predict(_keras_inputs(test), verbose=0).ravel(), expected, atol=1e-5)
-    model.export(tmp_path / "saved", verbose=False)
     inputs = {"x1": test[["x1"]].to_numpy("float32"), "x2": test[["x2"]].to_numpy("float32"),
               "city": test[["city"]].to_numpy(str)}
-    np.testing.assert_allclose(serve_in_fresh_process(tmp_path / "saved", inputs, tmp_path).ravel(), expected,
-                               atol=1e-5)
+    assert_reloads_alike(model, _keras_inputs(test), inputs, pipeline.predict(test), tmp_path, atol=1e-5)
