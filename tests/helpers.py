@@ -5,6 +5,7 @@ Test files import from here (never from each other); fixtures that use these liv
 
 from __future__ import annotations
 
+import json
 import wave
 from pathlib import Path
 
@@ -264,3 +265,88 @@ def assert_reloads_alike(model, keras_inputs, serving_inputs: dict, expected: np
     model.export(work_dir / "saved", verbose=False)
     np.testing.assert_allclose(serve_in_fresh_process(work_dir / "saved", serving_inputs, work_dir).ravel(), expected,
                                atol=atol)
+
+
+def make_tiny_bert(folder: Path, layers: int = 2, hidden: int = 16, seed: int = 0) -> Path:
+    """A BERT encoder with random weights in the transformers folder format (config.json, model.safetensors with
+    sentence-transformers' tensor names, vocab.txt, tokenizer_config.json): it stands in for all-MiniLM-L6-v2.
+    Its vocabulary holds the special tokens, the generated texts' words, word pieces and single characters."""
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    characters = sorted(set("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-"))
+    words = sorted({*NOISE, *(w for ws in WORDS.values() for w in ws)} - set(characters))
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters, *(f"##{c}" for c in characters), *words]
+    (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
+    intermediate, positions = 2 * hidden, 64
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "bert", "vocab_size": len(vocabulary), "num_hidden_layers": layers, "hidden_size": hidden,
+        "num_attention_heads": 2, "intermediate_size": intermediate, "max_position_embeddings": positions,
+        "type_vocab_size": 2}))
+    rng = np.random.default_rng(seed)
+
+    def weight(*shape):
+        return rng.normal(0, 0.1, shape).astype("float32")
+
+    tensors = {"embeddings.word_embeddings.weight": weight(len(vocabulary), hidden),
+               "embeddings.position_embeddings.weight": weight(positions, hidden),
+               "embeddings.token_type_embeddings.weight": weight(2, hidden),
+               "pooler.dense.weight": weight(hidden, hidden), "pooler.dense.bias": weight(hidden)}
+    norms = ["embeddings.LayerNorm"]
+    for i in range(layers):
+        block = f"encoder.layer.{i}"
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            tensors[f"{block}.{name}.weight"], tensors[f"{block}.{name}.bias"] = weight(hidden, hidden), weight(hidden)
+        tensors[f"{block}.intermediate.dense.weight"] = weight(intermediate, hidden)
+        tensors[f"{block}.intermediate.dense.bias"] = weight(intermediate)
+        tensors[f"{block}.output.dense.weight"], tensors[f"{block}.output.dense.bias"] = \
+            weight(hidden, intermediate), weight(hidden)
+        norms += [f"{block}.attention.output.LayerNorm", f"{block}.output.LayerNorm"]
+    for norm in norms:
+        tensors[f"{norm}.weight"], tensors[f"{norm}.bias"] = np.ones(hidden, "float32"), np.zeros(hidden, "float32")
+    save_file(tensors, str(folder / "model.safetensors"))
+    return folder
+
+
+class Running:
+    """A server in a background thread, stopped when the test module ends."""
+
+    def __init__(self, run_dir: Path, limits=None):
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        from automl.serve import ServeLimits, build_app, load_served_model
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        app = build_app(load_served_model(run_dir, "automl"), limits or ServeLimits())
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 30
+        while not self.server.started and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def request(self, path: str, body=None, method: str | None = None, headers: dict | None = None):
+        import urllib.error
+        import urllib.request
+
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                self.headers = response.headers  # case-insensitive
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            self.headers = error.headers
+            return error.code, json.loads(error.read())
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 from automl.modalities.batching import batched
 
@@ -36,3 +37,22 @@ def predict_splits(model, dataset, profile, batch_size: int) -> dict[str, np.nda
     if not isinstance(outputs, np.ndarray) or len(outputs) != sum(sizes):  # sizes that do not match the streams
         return _predict_each(model, splits, profile, batch_size)
     return dict(zip(names, np.split(outputs, np.cumsum(sizes)[:-1])))
+
+
+def sampled_train(dataset, limit: int, seed: int = 0):
+    """The dataset with its training split cut to a seeded random `limit` of its examples (in their order),
+    and the sentence saying so ("" and the dataset itself when train holds no more)."""
+    train = dataset.train
+    if train.size <= limit:
+        return dataset, ""
+    keep = np.sort(np.random.default_rng(seed).choice(train.size, limit, replace=False))
+    mask = np.zeros(train.size, dtype=bool)
+    mask[keep] = True
+    kept = tf.constant(mask)
+    data = train.data.enumerate().filter(lambda index, example: tf.gather(kept, index)).map(
+        lambda index, example: example)
+    sample = dataclasses.replace(train, data=data, labels=train.labels[keep],
+                                 hashes=tuple(train.hashes[i] for i in keep) if len(train.hashes) == train.size
+                                 else train.hashes)
+    return dataclasses.replace(dataset, train=sample), (
+        f" Train figures are on a seeded random {limit:,} of the {train.size:,} training examples.")

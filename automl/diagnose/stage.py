@@ -10,9 +10,10 @@ from automl.diagnose.gallery import gallery_items, label_issue_items
 from automl.diagnose.groups import group_report
 from automl.diagnose.leaderboard_test import deep_against_simple, score_on_test
 from automl.diagnose.multilabel import diagnose_multilabel
-from automl.diagnose.predictions import predict_splits
+from automl.diagnose.predictions import predict_splits, sampled_train
 from automl.diagnose.result import Diagnostics
 from automl.diagnose.verdict import best_epoch_of, diagnose_classification, diagnose_regression
+from automl.modalities.base import DIAGNOSIS_TRAIN_SAMPLE
 
 # Likely label errors shown in the report (label_issues.csv holds them all).
 LABEL_ISSUES_SHOWN = 12
@@ -53,12 +54,17 @@ def diagnose(search, dataset, profile, batch_size: int) -> Diagnostics:
             its simple models (if any) are compared with it on test.
         dataset, profile: What the model was trained on.
     """
-    outputs = predict_splits(search.model, dataset, profile, batch_size)
+    judged, sampled = dataset, ""
+    if profile.task in ("classification", "regression", "multilabel"):  # forecasts need every window, in order
+        judged, sampled = sampled_train(dataset, DIAGNOSIS_TRAIN_SAMPLE)
+    outputs = predict_splits(search.model, judged, profile, batch_size)
     best_epoch = best_epoch_of(search.best_trial.history, search.objective)
     if profile.task == "anomaly":  # judged against the threshold the search set on validation errors
         diagnosis = diagnose_anomaly(dataset, outputs, best_epoch, search.anomaly_threshold)
     else:
-        diagnosis = JUDGES[profile.task](dataset, profile, outputs, best_epoch)
+        diagnosis = JUDGES[profile.task](judged, profile, outputs, best_epoch)
+    if sampled:
+        diagnosis = dataclasses.replace(diagnosis, verdict_reason=diagnosis.verdict_reason + sampled)
     facts = getattr(dataset, "groups", None)
     if facts is not None and profile.task in ("classification", "regression"):
         groups = group_report(facts.column, facts.test_values, dataset.test.labels, outputs["test"], profile.task)

@@ -14,6 +14,7 @@ import tensorflow as tf
 from automl.export.formats import FormatExport, export_format
 from automl.export.latency import Latency, first, measure_latency
 from automl.files import atomic_path
+from automl.modalities.text import register_tokenizer_ops
 from automl.modalities import modality_of
 from automl.search import make_tuner, rank_trials
 
@@ -66,6 +67,8 @@ class Measurements:
 
 def serve_caller(model_dir: Path, modality):
     """A function running the exported SavedModel's `serve` on a batch as the Keras model takes it."""
+    if modality.name == "text":
+        register_tokenizer_ops()  # a text encoder's tokenizer runs on TensorFlow Text's ops
     loaded = tf.saved_model.load(str(model_dir))  # held by the closure: its variables die with it
 
     def call(samples):

@@ -15,6 +15,7 @@ import tensorflow as tf
 from automl.export.simple import SimpleExport
 from automl.files import atomic_path, write_text_atomic
 from automl.modalities import modality_of, task_named
+from automl.modalities.text import TOKENIZER_OPS_PACKAGE, register_tokenizer_ops
 
 # Exported and in-memory probabilities (both in graph mode) may differ by float rounding only.
 # Eager calls are not the reference: Resizing alone differs by ~2e-3 between eager and graph.
@@ -42,7 +43,12 @@ def _serve_function(model, profile):
     return tf.function(outputs, input_signature=modality.serving_signature(profile))
 
 
-def metadata(profile, chosen: str = "") -> dict:
+def needs_tokenizer_ops(model) -> bool:
+    """Whether the model tokenizes inside with TensorFlow Text's ops (the text encoder's WordPiece layer)."""
+    return any(type(layer).__name__ == "WordPieceInputs" for layer in model.layers)
+
+
+def metadata(profile, chosen: str = "", tokenizer_ops: bool = False) -> dict:
     """metadata.json: what the endpoint takes and returns, and which leaderboard row it is. Every key is always
     present (None or empty where another modality's), so readers of older and newer runs find the same keys."""
     return {
@@ -51,6 +57,8 @@ def metadata(profile, chosen: str = "") -> dict:
         "endpoint": "serve", "outputs": list(task_named(profile.task).outputs),
         "label_thresholds": list(getattr(profile, "label_thresholds", ())),  # multi-label: per label, in order
         "anomaly_threshold": getattr(profile, "anomaly_threshold", None),  # also inside the SavedModel's is_anomaly
+        # The package whose ops must be registered before the SavedModel loads (`import tensorflow_text`).
+        "tokenizer_ops": TOKENIZER_OPS_PACKAGE if tokenizer_ops else None,
         **modality_of(profile).metadata(profile),
     }
 
@@ -84,7 +92,10 @@ def export_model(model: keras.Model, profile, samples, run_dir: Path, chosen: st
     with atomic_path(keras_path) as temporary:  # ends in .keras, as Keras requires
         model.save(temporary)
     metadata_path = model_dir / "metadata.json"
-    write_text_atomic(metadata_path, json.dumps(metadata(profile, chosen), indent=1))
+    tokenizer_ops = needs_tokenizer_ops(model)
+    write_text_atomic(metadata_path, json.dumps(metadata(profile, chosen, tokenizer_ops), indent=1))
+    if tokenizer_ops:
+        register_tokenizer_ops()
     write_text_atomic(model_dir / "class_names.json", json.dumps(list(profile.class_names)))
     diff = _parity(model_dir, model, samples, profile)
     if diff > PARITY_TOLERANCE:

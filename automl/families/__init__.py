@@ -46,6 +46,7 @@ FAMILIES = {
     "ngram": Family("ngram", "text"),
     "rnn": Family("rnn", "text"),
     "transformer": Family("transformer", "text"),
+    "text_encoder": Family("text_encoder", "text"),
     "series_cnn": Family("series_cnn", "series"),
     "series_rnn": Family("series_rnn", "series"),
     "series_transformer": Family("series_transformer", "series"),

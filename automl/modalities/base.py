@@ -13,6 +13,9 @@ from automl.errors import DataError
 
 # `automl predict` feeds the SavedModel this many examples at a time.
 PREDICT_BATCH = 64
+# The diagnosis scores the training split on a seeded sample of at most this many examples: the train-validation
+# gap needs no more, and predicting every training text through a pretrained encoder would take minutes.
+DIAGNOSIS_TRAIN_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ from .txt files, folders of them, or a table's text column."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -15,6 +17,17 @@ from automl.modalities.base import PREDICT_BATCH, Modality, json_kind
 from automl.modalities.thumbnails import snippet
 
 WORD = re.compile(r"\w+")  # words for the drift check's vocabulary
+# The package whose ops a text encoder's WordPiece tokenizer runs on, inside the SavedModel.
+TOKENIZER_OPS_PACKAGE = "tensorflow_text"
+
+
+def register_tokenizer_ops() -> bool:
+    """Registers TensorFlow Text's ops with TensorFlow, which a SavedModel holding a text encoder's tokenizer
+    needs before it loads (TensorFlow Serving's model server has them built in); False when not installed."""
+    if importlib.util.find_spec(TOKENIZER_OPS_PACKAGE) is None:
+        return False
+    importlib.import_module(TOKENIZER_OPS_PACKAGE)
+    return True
 
 
 class TextModality(Modality):

@@ -16,6 +16,7 @@ import tensorflow as tf
 from automl.errors import ConfigError, DataError
 from automl.files import atomic_path, write_text_atomic
 from automl.modalities import modality_of
+from automl.modalities.text import register_tokenizer_ops
 from automl.modalities.drift import DRIFT_REFERENCE, compare, merge, warning_line
 
 # Keys every metadata.json has (older runs' included); without them the model cannot be fed.
@@ -62,6 +63,9 @@ def load_run_model(run_dir: Path):
         DataError: run_dir has no exported model, or it is damaged.
     """
     meta = load_run_metadata(run_dir)
+    if meta.get("tokenizer_ops") and not register_tokenizer_ops():
+        raise DataError(f"The model in {run_dir} tokenizes text with {meta['tokenizer_ops']}'s ops, which are not "
+                        "installed here: pip install tensorflow-text (the version matching your TensorFlow).")
     try:
         model = tf.saved_model.load(str(run_dir / "model"))
     except Exception as error:  # a truncated saved_model.pb, missing variables, …: TensorFlow's many kinds

@@ -31,6 +31,7 @@ from automl.search.ranking import rank_trials, rerank_by_balanced_accuracy
 from automl.search.result import SearchResult
 from automl.search.simple import label_check_of, simple_fitters
 from automl.search.image_views import views_candidate, view_count
+from automl.search.text_encoder import search_text_encoder
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
                                  make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
@@ -60,6 +61,11 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
             progress.note("The transfer family searches its head on features computed once, in this process: "
                           "--workers applies to the other families.")
         result = search_transfer(plan, dataset, profile, config, deadline, progress)
+        return dataclasses.replace(result, devices=devices.describe())
+    if plan.family == "text_encoder":
+        if config.workers > 1:
+            progress.note("The text encoder is fine-tuned in this process: --workers applies to the other families.")
+        result = search_text_encoder(plan, dataset, profile, config, deadline, progress)
         return dataclasses.replace(result, devices=devices.describe())
     run_dir = Path(config.run_dir)
     start = time.monotonic()

@@ -1,7 +1,7 @@
 """The family contract, checked for every entry of FAMILIES: builds with default hyperparameters,
 outputs one probability per class (an anomaly family: one reconstruction error per example), trains an
 epoch on tiny data, exports, and the SavedModel — reloaded in a fresh Python process that imports only
-TensorFlow — predicts the same (an anomaly family: the same scores, flagged by the threshold inside it)."""
+TensorFlow (and TensorFlow Text's ops, where metadata.json names them: the text encoder's tokenizer) — predicts the same (an anomaly family: the same scores, flagged by the threshold inside it)."""
 
 import dataclasses
 import json
@@ -21,12 +21,15 @@ from automl.families import FAMILIES, MODALITIES
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
 from automl.modalities.batching import batched
-from helpers import WEIGHTS, make_audio_folder, make_text_folder, write_image, write_ts
+from helpers import WEIGHTS, make_audio_folder, make_text_folder, make_tiny_bert, write_image, write_ts
 
 FRESH_PROCESS = textwrap.dedent("""
-    import json, sys
+    import importlib, json, pathlib, sys
     import numpy as np
     import tensorflow as tf
+    ops = json.loads((pathlib.Path(sys.argv[1]) / "metadata.json").read_text()).get("tokenizer_ops")
+    if ops:
+        importlib.import_module(ops)
     model = tf.saved_model.load(sys.argv[1])
     inputs = np.load(sys.argv[2], allow_pickle=False)
     if "image" in inputs.files:
@@ -102,7 +105,10 @@ def test_family_contract(family, data_for, config_for, tmp_path, request):
     config = config_for(data, task="anomaly") if anomaly else config_for(data)
     dataset = load_dataset(config)
     profile = profile_dataset(dataset)
-    model = FAMILIES[family](kt.HyperParameters(), profile)
+    hp = kt.HyperParameters()
+    if family == "text_encoder":  # a 2-layer BERT with random weights stands in for a pretrained encoder
+        hp.values["text_encoder"] = str(make_tiny_bert(tmp_path / "bert"))
+    model = FAMILIES[family](hp, profile)
     assert model.output_shape == (None, 1 if anomaly else profile.num_classes)
 
     history = model.fit(batched(dataset.train, profile, 8, None, seed=0), epochs=1, verbose=0)

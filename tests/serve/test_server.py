@@ -5,57 +5,19 @@ of malformed request."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-import uvicorn
+from helpers import Running
 from PIL import Image
 
 from automl.errors import DataError
 from automl.predict import load_run_model
-from automl.serve import ServeLimits, build_app, load_served_model
-
-
-class Running:
-    """A server in a background thread, stopped when the test module ends."""
-
-    def __init__(self, run_dir: Path, limits: ServeLimits = ServeLimits()):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        app = build_app(load_served_model(run_dir, "automl"), limits)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        end = time.monotonic() + 30
-        while not self.server.started and time.monotonic() < end:
-            time.sleep(0.05)
-
-    def request(self, path: str, body=None, method: str | None = None, headers: dict | None = None):
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json", **(headers or {})})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                self.headers = response.headers  # case-insensitive
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            self.headers = error.headers
-            return error.code, json.loads(error.read())
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+from automl.serve import ServeLimits, load_served_model
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +114,9 @@ def test_table_rows_columns_and_limits(table_server):
     assert all(abs(sum(p["probabilities"]) - 1) < 1e-5 for p in body["predictions"])
     columnar = {"inputs": {column: [row[column] for row in rows] for column in rows[0]}}
     assert server.request("/v1/models/automl:predict", columnar)[1] == body
-    from automl.predict import predict_frame  # the same rows read from a file, as `automl predict` reads them
+    from automl.predict import (
+        predict_frame,  # the same rows read from a file, as `automl predict` reads them
+    )
 
     frame.drop(columns="label").head(3).to_csv(run_dir.parent / "three.csv", index=False)
     from_file, _ = predict_frame(*load_run_model(run_dir), run_dir.parent / "three.csv")
