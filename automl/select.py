@@ -251,25 +251,27 @@ def _text_encoder_plan(profile, config, dataset) -> tuple[tuple | None, str]:
                       f"affords it (pip install \"automl[text-encoder]\" && {INSTALL_HINT}).")
     texts = split_sample_texts(dataset.train, ENCODER_TIMING_TEXTS * 30, config.seed)
     length = fitted_sequence_length(str(folder), texts)
-    cost = time_encoder(str(folder), texts[:ENCODER_TIMING_TEXTS], length, profile)
     sizes = profile.split_sizes
     passes = min(sizes["train"], DIAGNOSIS_TRAIN_SAMPLE) + 2 * sizes["val"] + sizes["test"]
-    left = (float("inf") if config.time_budget is None else
-            config.time_budget - ENCODER_RESERVE_SECONDS - 2 * cost.setup - cost.predict_per_text * passes)
-    affordable = left / cost.train_per_text
+    every_text = sizes["train"] + 2 * sizes["val"] + sizes["test"]  # the frozen encoder embeds all of train
+    budget = math.inf if config.time_budget is None else config.time_budget
+    cost = time_encoder(str(folder), texts[:ENCODER_TIMING_TEXTS], length, profile,
+                        max_predict_per_text=max(budget - ENCODER_RESERVE_SECONDS, 0.0) / passes)
+    left = budget - ENCODER_RESERVE_SECONDS - 2 * cost.setup - cost.predict_per_text * passes
+    affordable = left / cost.train_per_text if math.isfinite(cost.train_per_text) else 0.0
     name = encoder_description(folder)
     facts = (f"text encoder {name} from {folder}, at a sequence length of {length} tokens (99 % of the training "
-             f"texts fit); one training step takes ≈ {cost.train_per_text * 1000:.0f} ms a text here, a "
-             f"forward pass ≈ {cost.predict_per_text * 1000:.0f} ms")
+             f"texts fit); a forward pass takes ≈ {cost.predict_per_text * 1000:.1f} ms a text here"
+             + (f", a training step ≈ {cost.train_per_text * 1000:.1f} ms" if math.isfinite(cost.train_per_text)
+                else ""))
     fixed = {"text_encoder": str(folder), "sequence_length": length}
     if affordable >= min(sizes["train"], MIN_FINE_TUNE_TEXTS):
         seen = "every training text" if affordable >= sizes["train"] else f"about {affordable:,.0f} training texts"
         return ("text_encoder", (f"Text, and a pretrained {facts}: the budget affords fine-tuning all its layers on "
                                  f"{seen}, so it is fine-tuned; the n-gram and linear models compete with it on the "
                                  "leaderboard."), {**fixed, "encoder_mode": "fine_tune"}), ""
-    frozen = cost.predict_per_text * (sizes["train"] + 2 * sizes["val"] + sizes["test"]) + 2 * cost.setup
-    if (profile.task == "classification" and config.time_budget is not None
-            and frozen <= ENCODER_FROZEN_SHARE * config.time_budget):  # the frozen head is a logistic regression
+    frozen = cost.predict_per_text * every_text + 2 * cost.setup
+    if profile.task == "classification" and frozen <= ENCODER_FROZEN_SHARE * budget:  # its head: logistic regression
         return ("text_encoder", (f"Text, and a pretrained {facts}: fine-tuning would see under "
                                  f"{MIN_FINE_TUNE_TEXTS:,} texts in this budget, so a logistic regression is fitted "
                                  f"on the frozen encoder's embeddings instead (≈ {frozen:.0f}s of passes), which is "

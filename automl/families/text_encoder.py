@@ -227,27 +227,34 @@ def fitted_sequence_length(folder: str, texts: list[str]) -> int:
     return int(min(max(LENGTH_STEP * math.ceil(wanted / LENGTH_STEP), LENGTH_RANGE[0]), LENGTH_RANGE[1]))
 
 
-def time_encoder(folder: str, texts: list[str], sequence_length: int, profile) -> EncoderCost:
-    """One training step and one forward pass on TIMING_BATCH of the given (training) texts, after a first
-    batch that traces them. `texts` should hold 2 × TIMING_BATCH texts (fewer are reused)."""
+def time_encoder(folder: str, texts: list[str], sequence_length: int, profile,
+                 max_predict_per_text: float = math.inf) -> EncoderCost:
+    """A forward pass, then one training step, on TIMING_BATCH of the given (training) texts, each after a first
+    batch that traces it. `texts` should hold 2 × TIMING_BATCH texts (fewer are reused). When the forward pass
+    costs over max_predict_per_text a text, training is not timed (its cost is infinite): tracing it takes
+    seconds of a budget the encoder cannot use anyway."""
     start = time.perf_counter()
     hp = kt.HyperParameters()
     hp.values.update({"text_encoder": folder, "sequence_length": sequence_length, "encoder_mode": "fine_tune"})
     model = build_model(hp, profile)
     batches = [tf.constant((texts * (2 * TIMING_BATCH // max(len(texts), 1) + 1))[i:i + TIMING_BATCH])
                for i in (0, TIMING_BATCH)]
-    labels = np.zeros(TIMING_BATCH, dtype="float32" if profile.task == "regression" else "int32")
-    model.train_on_batch(batches[0], labels)
     model.predict_on_batch(batches[0])
     setup = time.perf_counter() - start
     tick = time.perf_counter()
-    model.train_on_batch(batches[1], labels)
-    train = time.perf_counter() - tick
-    tick = time.perf_counter()
     model.predict_on_batch(batches[1])
-    predict = time.perf_counter() - tick
+    predict = (time.perf_counter() - tick) / TIMING_BATCH
+    train = math.inf
+    if predict <= max_predict_per_text:
+        labels = np.zeros(TIMING_BATCH, dtype="float32" if profile.task == "regression" else "int32")
+        tick = time.perf_counter()
+        model.train_on_batch(batches[0], labels)
+        setup += time.perf_counter() - tick
+        tick = time.perf_counter()
+        model.train_on_batch(batches[1], labels)
+        train = (time.perf_counter() - tick) / TIMING_BATCH
     keras.backend.clear_session(free_memory=False)
-    return EncoderCost(train / TIMING_BATCH, predict / TIMING_BATCH, setup)
+    return EncoderCost(train, predict, setup)
 
 
 def split_sample_texts(split, count: int, seed: int) -> list[str]:

@@ -15,7 +15,7 @@ from automl.errors import DataError
 PREDICT_BATCH = 64
 # The diagnosis scores the training split on a seeded sample of at most this many examples: the train-validation
 # gap needs no more, and predicting every training text through a pretrained encoder would take minutes.
-DIAGNOSIS_TRAIN_SAMPLE = 20_000
+DIAGNOSIS_TRAIN_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)

@@ -220,10 +220,12 @@ def relative(path, run_dir: Path) -> str:
         return str(path)
 
 
-def load_example(profile, model_dir: str) -> str:
-    """Five lines of Python that load the SavedModel and call its `serve` endpoint on raw input."""
+def load_example(profile, model_dir: str, tokenizer_ops: str | None = None) -> str:
+    """Five lines of Python that load the SavedModel and call its `serve` endpoint on raw input (and the import
+    that registers a text encoder's tokenizer ops, where the model has one)."""
     output = task_named(profile.task).outputs[-1]  # predicted_class, prediction or forecast
-    return "\n".join(["import tensorflow as tf",
+    registers = [f"import {tokenizer_ops}  # registers the ops of the tokenizer inside the model"] if tokenizer_ops else []
+    return "\n".join(["import tensorflow as tf", *registers,
                       f"model = tf.saved_model.load({model_dir!r})  # from the run directory",
                       modality_of(profile).example_input(profile), "outputs = model.serve(inputs)",
                       f"print(outputs[{output!r}])"])

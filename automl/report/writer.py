@@ -123,7 +123,16 @@ def _export_context(profile, export, run_dir: Path) -> dict:
     return {"model_dir": model_dir, "keras_path": sections.relative(export.keras_path, run_dir),
             "metadata_path": sections.relative(export.metadata_path, run_dir),
             "parity": f"{export.parity_max_abs_diff:.2e}", "parity_samples": export.parity_samples,
-            "size_mb": f"{export.size_bytes / 1e6:.2f} MB", "example": sections.load_example(profile, model_dir)}
+            "size_mb": f"{export.size_bytes / 1e6:.2f} MB",
+            "example": sections.load_example(profile, model_dir, _tokenizer_ops(export.metadata_path))}
+
+
+def _tokenizer_ops(metadata_path) -> str | None:
+    """The package whose ops the SavedModel needs registered (metadata.json's tokenizer_ops), if any."""
+    try:
+        return json.loads(Path(metadata_path).read_text()).get("tokenizer_ops")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _data_context(profile) -> dict:

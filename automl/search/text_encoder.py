@@ -41,8 +41,9 @@ PREDICT_BATCH = 64
 # Validation checks over the fine-tune; each costs a pass over up to CHECK_TEXTS validation texts.
 CHECKS = 4
 CHECK_TEXTS = 2_000
-# Passes over the training texts when time allows (Devlin et al. fine-tune BERT for 2-4 epochs).
-MAX_EPOCHS = 3
+# Passes over the training texts when time allows (Devlin et al. fine-tune BERT for 2-4 epochs; small sets
+# take more, and the best validation check is kept).
+MAX_EPOCHS = 10
 # The phrase test: this many sampled training texts; when at least PHRASE_SHARE of them occur inside another
 # training text, the table holds phrases, and the longest quarter of the texts is trained on first.
 PHRASE_SAMPLE = 300
@@ -76,7 +77,8 @@ def search_text_encoder(plan, dataset, profile, config, deadline: float | None, 
         record, phase = _fit_frozen_head(model, texts, labels, profile, name, progress)
         row_name = f"{name}, frozen + logistic regression"
     else:
-        record, phase = _fine_tune(model, texts, labels, profile, config, search_deadline, name, progress)
+        record, phase = _fine_tune(model, texts, labels, profile, config, search_deadline, name, progress,
+                                   plan.epochs)
         row_name = f"{name}, fine-tuned"
     outputs = model.predict(_batches(texts["val"]), verbose=0)
     candidate = Candidate(row_name, "trial", model, outputs, record.seconds, record.params)
@@ -150,12 +152,13 @@ class _KeepBestCheck(keras.callbacks.Callback):
             self.model.set_weights(self.weights)
 
 
-def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progress) -> tuple[TrialRecord, Phase]:
+def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progress,
+               plan_epochs: int = MAX_EPOCHS) -> tuple[TrialRecord, Phase]:
     """Every layer trained at FINE_TUNE_RATE, annealed to the deadline, checked CHECKS times on validation."""
     start = time.monotonic()
     train_texts, train_y = texts["train"], labels["train"]
     longest_first = holds_phrases(list(train_texts), config.seed)
-    order = training_order(train_texts, MAX_EPOCHS, config.seed, longest_first)
+    order = training_order(train_texts, min(MAX_EPOCHS, max(plan_epochs, 1)), config.seed, longest_first)
     stream = tf.data.Dataset.from_tensor_slices(
         (tf.constant(list(train_texts[order]), tf.string), tf.constant(train_y[order]))).batch(BATCH).prefetch(2)
     step_seconds = _train_step_seconds(model, stream)
@@ -175,7 +178,7 @@ def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progr
                         validation_data=check, verbose=0, class_weight=profile.class_weight,
                         callbacks=[AnnealToBudget(deadline, per_check), DeadlineStop(None, deadline), keeper]).history
     seconds = time.monotonic() - start
-    seen = min(len(history.get("loss", [])) * per_check, steps) * BATCH
+    seen = min(len(history.get("loss", [])) * per_check * BATCH, len(order))
     best = keeper.best if keeper.best is not None else float("nan")
     record = TrialRecord(TRIAL_ID, {"learning_rate": FINE_TUNE_RATE, "steps": steps}, best, "COMPLETED", len(history.get("loss", [])),
                          model.count_params(), round(seconds, 2),

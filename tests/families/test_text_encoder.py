@@ -97,12 +97,12 @@ def test_the_plan_falls_back_to_the_frozen_encoder_or_to_the_text_rule_by_cost(b
     dataset = load_dataset(config_for(data))
     profile = profile_dataset(dataset)
     # Training 10 s a text cannot fit the ~30 training texts in 120 s; a forward pass of 1 ms a text fits every split
-    monkeypatch.setattr("automl.select.time_encoder", lambda *a: text_encoder.EncoderCost(10.0, 0.001, 1.0))
+    monkeypatch.setattr("automl.select.time_encoder", lambda *a, **k: text_encoder.EncoderCost(10.0, 0.001, 1.0))
     config = config_for(data, text_encoder=str(bert), time_budget=120.0)
     plan = choose_family(profile, config, dataset)
     assert plan.family == "text_encoder" and plan.fixed_hyperparameters["encoder_mode"] == "frozen"
     assert "weaker than fine-tuning" in plan.reason
-    monkeypatch.setattr("automl.select.time_encoder", lambda *a: text_encoder.EncoderCost(10.0, 5.0, 1.0))
+    monkeypatch.setattr("automl.select.time_encoder", lambda *a, **k: text_encoder.EncoderCost(10.0, 5.0, 1.0))
     plan = choose_family(profile, config, dataset)
     assert plan.family == "ngram" and "was not used" in plan.reason
 
@@ -145,6 +145,7 @@ def test_a_run_fine_tunes_the_encoder_then_exports_predicts_and_serves_raw_strin
     assert any("TF-IDF" in name for name in names) and any("fine-tuned" in name for name in names)
     meta = json.loads((run_dir / "model" / "metadata.json").read_text())
     assert meta["tokenizer_ops"] == "tensorflow_text"
+    assert "import tensorflow_text  # registers the ops" in (run_dir / "report.html").read_text()
     # the .keras file holds the vocabulary: it reloads without the encoder folder
     shutil.rmtree(bert)
     reloaded = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
