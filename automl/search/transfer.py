@@ -31,7 +31,7 @@ from automl.search.candidates import eligibility
 from automl.search.leaderboard import Candidate, Leaderboard, measure_for, rank
 from automl.search.ranking import rank_trials
 from automl.search.result import Phase, SearchResult, TrialRecord
-from automl.search.tuner import make_tuner, search_deadline_for, trial_records, training_callbacks
+from automl.search.tuner import make_tuner, predicted_examples, search_deadline_for, trial_records, training_callbacks
 from automl.search.warm_start import fixed_below_head, head_weights, set_head_weights, warm_start_head
 
 # The head search is cheap; most of the time goes to fine-tuning, which moves the score most once
@@ -182,8 +182,7 @@ def search_transfer(plan, dataset, profile, config, deadline: float | None, prog
     run_dir, start = Path(config.run_dir), time.monotonic()
     features, per_image = cached_features(dataset, profile, plan, config, run_dir, progress)
     extract_seconds = time.monotonic() - start
-    total_size = sum(split.size for split in dataset.splits().values())
-    evaluation = per_image * total_size
+    evaluation = per_image * predicted_examples(dataset, plan.task)
     fine_tune_epoch = per_image * dataset.train.size * FINE_TUNE_COST
     search_deadline = search_deadline_for(deadline, time.monotonic(), 0.0, evaluation)
     head_deadline = None if deadline is None else time.monotonic() + HEAD_SHARE * (search_deadline - time.monotonic())

@@ -16,6 +16,7 @@ import tensorflow as tf
 from automl.errors import ConfigError
 from automl.families import FAMILIES
 from automl.modalities import task_named
+from automl.modalities.base import DIAGNOSIS_TRAIN_SAMPLE
 from automl.search._compat import all_trials, defaults_first, set_trial_cap
 from automl.search.callbacks import AnnealToBudget, ReleaseTrialGraphs, TrialWatcher, fit_resumably
 from automl.search.result import TrialRecord
@@ -221,3 +222,11 @@ def trial_records(tuner, watcher: TrialWatcher, cut_trials: set[str]) -> tuple[T
             epochs=max((len(v) for v in history.values()), default=0), params=int(params.get(trial_id, 0)),
             seconds=round(seconds.get(trial_id, 0.0), 2), history=history))
     return tuple(records)
+
+
+def predicted_examples(dataset, task: str) -> int:
+    """How many examples the diagnosis predicts: every split, the training split cut to its sample."""
+    sizes = {name: split.size for name, split in dataset.splits().items()}
+    if task in ("classification", "regression", "multilabel"):  # diagnose.predictions.sampled_train
+        sizes["train"] = min(sizes["train"], DIAGNOSIS_TRAIN_SAMPLE)
+    return sum(sizes.values())

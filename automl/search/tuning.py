@@ -34,8 +34,8 @@ from automl.search.image_views import views_candidate, view_count
 from automl.search.text_encoder import search_text_encoder
 from automl.search.transfer import search_transfer
 from automl.search.tuner import (INFERENCE_COST_PER_EPOCH, MIN_FIRST_TRIAL_EPOCHS, epoch_seconds, finish_seconds,
-                                 make_tuner, model_inputs, public_values, search_deadline_for, smallest_values,
-                                 trial_records, training_callbacks)
+                                 make_tuner, model_inputs, predicted_examples, public_values, search_deadline_for,
+                                 smallest_values, trial_records, training_callbacks)
 from automl.select import wants_cross_validation
 
 
@@ -73,7 +73,7 @@ def search_models(plan, dataset, profile, config, deadline: float | None = None,
     val = batched(dataset.val, profile, config.batch_size, run_dir / "cache" / "val")
     steps = -(-dataset.train.size // config.batch_size)
     epoch_estimate, setup = epoch_seconds(plan, profile, train, steps)
-    total_size = sum(split.size for split in dataset.splits().values())
+    total_size = predicted_examples(dataset, plan.task)
     evaluation = epoch_estimate * INFERENCE_COST_PER_EPOCH * total_size / dataset.train.size
     inputs = model_inputs(profile)
     search_deadline = search_deadline_for(deadline, time.monotonic(), epoch_estimate, evaluation, setup, inputs)
