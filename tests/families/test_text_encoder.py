@@ -164,3 +164,23 @@ def test_a_run_fine_tunes_the_encoder_then_exports_predicts_and_serves_raw_strin
         assert status == 400 and "must be a string" in answer["error"]
     finally:
         server.stop()
+
+
+def test_the_frozen_encoder_gets_a_logistic_regression_head_that_predicts_as_fitted(bert, tmp_path, config_for):
+    import dataclasses
+
+    from automl.search.text_encoder import search_text_encoder
+
+    data = make_text_folder(tmp_path / "texts", per_class=30)
+    config = config_for(data, text_encoder=str(bert))
+    dataset = load_dataset(config)
+    profile = profile_dataset(dataset)
+    plan = choose_family(profile, config, dataset)
+    plan = dataclasses.replace(plan, fixed_hyperparameters={**plan.fixed_hyperparameters, "encoder_mode": "frozen"})
+    result = search_text_encoder(plan, dataset, profile, config, deadline=None)
+    row = next(r for r in result.leaderboard.rows if "frozen + logistic regression" in r.name)
+    assert result.phases[0].name == "head on the frozen text encoder" and "Weaker than fine-tuning" in \
+        result.phases[0].note
+    assert result.trials[0].hyperparameters["C"] in (0.1, 1.0, 10.0)
+    # the row's validation accuracy is the logistic regression's own, chosen C, through the end-to-end model
+    assert row.val_score == pytest.approx(result.trials[0].score, abs=1e-9)
