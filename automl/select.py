@@ -373,7 +373,12 @@ def _audio_plan(profile, config):
     return "audio_cnn", (f"Audio ({n} training clips at {spec.sample_rate} Hz, padded or cut to {spec.seconds:g} s, "
                          f"{profile.num_classes} classes) → a CNN on log-mel spectrograms computed inside the model "
                          f"({spec.mel_bins} mel bands): the spectrogram spaces frequencies as hearing does, and "
-                         "convolutions learn its time-frequency patterns wherever in the clip they occur."), {}
+                         "convolutions learn its time-frequency patterns wherever in the clip they occur."
+                         + (" Validation and test hold out whole speakers, so the defaults remove what differs "
+                            "between voices and microphones (each clip's peak and noise floor, each band's level "
+                            "over the clip) and stretch pitch and tempo and mask bands and frames in training; the "
+                            "best trial is then refit on train + validation, to hear every training speaker."
+                            if spec.unheard_speakers else "")), {}
 
 
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).

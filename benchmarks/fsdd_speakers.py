@@ -3,7 +3,8 @@
 For each held-out speaker, every recording of that speaker (both official splits) becomes the test split and
 every recording of the other five speakers the training split (FSDD names files DIGIT_SPEAKER_N.wav); the
 folders are copied under --work (plain files: automl reads no links out of the folder it is given), and
-`automl run --pipeline benchmark --time-budget BUDGET` runs on each. Prints one row per speaker.
+`automl run --pipeline benchmark --time-budget BUDGET` runs on each. Prints one row per speaker, with the
+validation accuracy beside the test's: the two agree only when validation, too, holds out voices.
 
     python benchmarks/prepare_data.py
     python benchmarks/fsdd_speakers.py [--speakers george,jackson] [--budget 300]
@@ -50,8 +51,8 @@ def main(argv=None) -> int:
         print(f"{fsdd} is missing: run python benchmarks/prepare_data.py first.", file=sys.stderr)
         return 1
     args.work.mkdir(parents=True, exist_ok=True)
-    print("| held-out speaker | budget | test accuracy | wall | family |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| held-out speaker | budget | test accuracy | validation accuracy | wall | family |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for speaker in args.speakers.split(","):
         data = held_out_folder(fsdd, speaker, args.work)
         run_dir = args.work / "runs" / speaker
@@ -59,11 +60,13 @@ def main(argv=None) -> int:
         code, seconds, log = bench.run_automl(data, run_dir, args.budget, args.data_dir / "keras_home")
         summary = run_dir / "summary.json"
         if code != 0 or not summary.is_file():
-            print(f"| {speaker} | {args.budget:g} s | failed (exit {code}; log {log}) | {seconds:.0f} s | — |", flush=True)
+            print(f"| {speaker} | {args.budget:g} s | failed (exit {code}; log {log}) | — | {seconds:.0f} s | — |",
+                  flush=True)
             continue
         facts = json.loads(summary.read_text())
-        accuracy = facts["metrics"]["test"]["accuracy"]
-        print(f"| {speaker} | {args.budget:g} s | {accuracy:.2%} | {seconds:.0f} s | {facts['family']} |", flush=True)
+        test, val = (facts["metrics"][split]["accuracy"] for split in ("test", "val"))
+        print(f"| {speaker} | {args.budget:g} s | {test:.2%} | {val:.2%} | {seconds:.0f} s | {facts['family']} |",
+              flush=True)
     return 0
 
 

@@ -3,11 +3,14 @@
 Every file is decoded once up front (tf.audio.decode_wav: 16-bit PCM) to learn its rate, channels, length
 and level and to catch files TensorFlow cannot read, which are skipped and listed. The streams then decode
 again on the fly and yield float32 mono waveforms [length] in -1..1, all at one sample rate (the most
-common one; others are resampled) and one length (short clips padded with zeros, long ones cut).
+common one; others are resampled) and one length (short clips padded with zeros, long ones cut). When the file
+names (or --group-file) say who speaks in each clip, the splits carved here keep each speaker on one side
+(ingest.speakers).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -21,7 +24,9 @@ from scipy.signal import resample_poly
 
 from automl.errors import DataError
 from automl.ingest.dataset import AudioFacts, Dataset, SkippedFile, Split, fingerprint_of, inspect_files
+from automl.ingest.groups import groups_for_files
 from automl.ingest.images import SPLIT_FOLDERS, is_image_file
+from automl.ingest.speakers import speakers_of
 from automl.ingest.splits import assign_folder_splits, check_class_sizes, describe_split
 from automl.ingest.text import is_text_file
 from automl.ingest.walk import DataFolder, outside_hint
@@ -200,9 +205,13 @@ def load_audio_folder(root: Path, config) -> Dataset:
         check_class_sizes(labels, class_names, f"'{root}'", unit="readable .wav files")
     except DataError as error:
         raise DataError(str(error) + outside_hint(skipped)) from None
-    index_of, how = assign_folder_splits(np.array([group for group, _, _, _ in good]), labels, config, ".wav files")
+    paths = [path for _, path, _, _ in good]
+    speakers = speakers_of(paths, labels, class_names, root, config)
+    index_of, how = assign_folder_splits(np.array([group for group, _, _, _ in good]), labels, config, ".wav files",
+                                         speakers)
     infos = [info for _, _, _, info in good]
-    facts = _facts(infos, [path for _, path, _, _ in good], index_of["train"])
+    facts = dataclasses.replace(_facts(infos, paths, index_of["train"]),
+                                unheard_speakers=_held_out_whole(speakers, index_of["train"], index_of["val"]))
     splits = {name: Split(_stream([good[i][1] for i in idx], labels[idx], facts.sample_rate, facts.length),
                           labels[idx], tuple(infos[i].sha256 for i in idx))
               for name, idx in index_of.items()}
@@ -211,7 +220,14 @@ def load_audio_folder(root: Path, config) -> Dataset:
         modality="audio", task="classification", class_names=tuple(class_names),
         train=splits["train"], val=splits["val"], test=splits["test"],
         split_note=describe_split({k: v.size for k, v in splits.items()}, how), fingerprint=fingerprint_of(splits),
-        audio=facts, skipped=tuple(skipped))
+        audio=facts, skipped=tuple(skipped), groups=groups_for_files([paths[i] for i in index_of["test"]], root, config))
+
+
+def _held_out_whole(speakers, train: np.ndarray, val: np.ndarray) -> bool:
+    """Whether validation's speakers are all absent from train (the split kept speakers whole)."""
+    if speakers is None or not len(val):
+        return False
+    return not set(speakers.values[val].tolist()) & set(speakers.values[train].tolist())
 
 
 def _facts(infos: list[ClipInfo], paths: list[Path], train: np.ndarray) -> AudioFacts:

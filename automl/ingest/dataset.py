@@ -133,6 +133,8 @@ class AudioFacts:
         silent: Clips with no audible sound (peak under -60 dBFS).
         clipped: Clips with many samples at full scale (distorted).
         cut: Clips longer than `length`, cut to their first `length` samples.
+        unheard_speakers: Validation holds out whole speakers, as the test split does (ingest.speakers): the
+            model must carry to voices training never heard.
     """
 
     durations: np.ndarray
@@ -144,6 +146,7 @@ class AudioFacts:
     silent: tuple[str, ...] = ()
     clipped: tuple[str, ...] = ()
     cut: int = 0
+    unheard_speakers: bool = False
 
     @property
     def resampled(self) -> int:

@@ -33,6 +33,9 @@ class AudioInputs:
         frame_length, frame_step, fft_length: The short-time Fourier transform's window, hop and size, in samples.
         mel_bins: Mel bands of the spectrogram.
         mean, std: Per-band mean and spread of the training clips' log-mel values, for the Normalization layer.
+        unheard_speakers: Validation and test hold out whole speakers (ingest.speakers): the audio family's
+            defaults remove what differs between voices and microphones, and the best trial is refit on train +
+            validation, so the model hears every training speaker.
     """
 
     sample_rate: int
@@ -43,6 +46,7 @@ class AudioInputs:
     mel_bins: int
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    unheard_speakers: bool = False
 
     @property
     def seconds(self) -> float:
@@ -76,7 +80,8 @@ def audio_inputs(dataset) -> AudioInputs:
     mean = total / max(count, 1)
     std = np.sqrt(np.maximum(squares / max(count, 1) - mean ** 2, 0.0))
     std = np.where(std > 1e-6, std, 1.0)  # a band that never changes: divide by 1, not 0
-    return dataclasses.replace(spec, mean=tuple(map(float, mean)), std=tuple(map(float, std)))
+    return dataclasses.replace(spec, mean=tuple(map(float, mean)), std=tuple(map(float, std)),
+                               unheard_speakers=bool(getattr(facts, "unheard_speakers", False)))
 
 
 def _clips(count: int, verb: str = "") -> str:

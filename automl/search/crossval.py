@@ -62,8 +62,14 @@ class CrossValidation:
     refit_epochs: int
     refit_examples: int
     seconds: float
+    held_out_speakers: bool = False  # validation held out whole speakers: the refit adds their voices
 
     def sentence(self) -> str:
+        if self.held_out_speakers:
+            return (f"Validation held out whole speakers, to rank trials by what carries to voices training never "
+                    f"heard; then trial {self.chosen} (best on validation) was refit on all {self.refit_examples} "
+                    f"examples of train + validation for {_epochs(self.refit_epochs)} (its lowest-validation-loss "
+                    "epoch), so that it hears every training speaker.")
         if not self.candidates:  # folds did not fit the budget: the refit alone
             return ("Validation was too small to rank trials, and k-fold cross-validation did not fit "
                     f"the time left, so trial {self.chosen} (best on validation) was refit on all "
@@ -99,11 +105,13 @@ class Folded:
 
 
 def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline: float | None,
-                   fit_seconds: float) -> Folded | None:
+                   fit_seconds: float, refit_only: bool = False) -> Folded | None:
     """Scores the top finished trials on k folds of train + validation and refits the best on all of it.
 
     Args:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
+        refit_only: No folds: the best trial is refit on train + validation (validation held out whole
+            speakers, so folds of both would mix voices; the ranking on validation stands).
 
     Returns:
         The refit model, the record and the out-of-fold outputs; the best trial refit alone when no candidate's
@@ -112,8 +120,8 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     start = time.monotonic()
     pool_x, pool_y = _pool(dataset)
     k = fold_count(pool_y, task)
-    if k < 2:
-        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start)
+    if k < 2 or refit_only:
+        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start, refit_only)
     splitter = StratifiedKFold(k, shuffle=True, random_state=config.seed) if task == "classification" \
         else KFold(k, shuffle=True, random_state=config.seed)
     folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
@@ -163,7 +171,8 @@ def subset(pool_x, pool_y, indices) -> Split:
     return _subset(pool_x, pool_y, indices)
 
 
-def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float):
+def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float,
+                 held_out_speakers: bool = False):
     """The best finished trial refit on train + validation for its lowest-validation-loss epoch count, or
     None when that does not fit the time left."""
     best = next((t for t in ranked if t.status != "CUT_AT_DEADLINE" and t.history.get("val_loss")), None)
@@ -173,7 +182,7 @@ def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_s
     model = _refit(tuner, tuner.oracle.get_trial(best.trial_id).hyperparameters, pool_x, pool_y, profile, config,
                    epochs)
     record = CrossValidation(0, tuner.oracle.objective.name, (), best.trial_id, epochs, len(pool_y),
-                             time.monotonic() - start)
+                             time.monotonic() - start, held_out_speakers)
     return Folded(model, record, {}, [], pool_x, pool_y)
 
 

@@ -8,20 +8,29 @@ CNN that learns anything tells them apart.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
+import keras
+import keras_tuner as kt
 import numpy as np
 import pandas as pd
 import pytest
 
 from automl import cli
 from automl.errors import DataError
+from automl.families.audio_cnn import build_model as build_audio_model
 from automl.ingest import load_dataset
 from automl.ingest.audio import choose_length, looks_like_audio_folder
+from automl.ingest.speakers import speakers_in_names
 from automl.modalities.audio import AUDIO
 from automl.profile import profile_dataset
+from automl.profile.audio import mel_settings
 from automl.select import choose_family
-from helpers import make_audio_folder, make_image_folder, make_text_folder, write_image, write_wav
+from helpers import TONES, make_audio_folder, make_image_folder, make_text_folder, write_image, write_wav
 
 
 def _guardrails(profile) -> dict[str, tuple[str, str]]:
@@ -144,3 +153,136 @@ def test_run_predict_and_serve_on_wav_files(tmp_path, capsys):
     assert "is not a .wav file" in capsys.readouterr().err
     assert cli.main(["predict", str(run_dir), str(new / "c_broken.wav")]) == 1
     assert "cannot be read as audio" in capsys.readouterr().err
+
+
+# --- Voices never heard (issue 32): splits by speaker and a front end that carries to new voices. ---
+
+SPEAKERS = ("ann", "bob", "cyd", "dee", "eve", "fay")
+
+
+def _speaker_folder(root, speakers=SPEAKERS, takes: int = 3, split: str = ""):
+    """root/[split/]CLASS/CLASS_SPEAKER_N.wav as FSDD names its files; each speaker's voice a little higher."""
+    for c, label in enumerate(("high", "low")):
+        for s, speaker in enumerate(speakers):
+            for n in range(takes):
+                write_wav(root / split / label / f"{label}_{speaker}_{n}.wav", TONES[label] * (1 + 0.03 * s),
+                          seconds=0.2, seed=1000 * bool(split == "test") + 100 * c + 10 * s + n)
+    return root
+
+
+def _speakers_by_split(root, dataset) -> dict[str, set]:
+    """Which speakers each split holds, matched to the files by their content hashes."""
+    speaker_of = {hashlib.sha256(p.read_bytes()).hexdigest(): p.stem.split("_")[1] for p in root.rglob("*.wav")}
+    return {name: {speaker_of[h] for h in split.hashes} for name, split in dataset.splits().items()}
+
+
+def test_speakers_are_found_in_digit_speaker_take_names_only():
+    labels = np.repeat([0, 1, 2], 24)
+    fsdd = [Path(f"{c}/{c}_{s}_{n}.wav") for c in "012" for s in ("ann", "bob", "cyd", "dee") for n in range(6)]
+    found = speakers_in_names(fsdd, labels, ["0", "1", "2"])
+    assert found is not None and found.values.tolist() == [p.stem.split("_")[1] for p in fsdd]
+    assert "2nd part, e.g. 'ann' in '0_ann_0.wav'" in found.source
+    takes_only = [Path(f"{c}_{n}.wav") for c in "012" for n in range(24)]  # class and take counter: no speaker
+    assert speakers_in_names(takes_only, labels, ["0", "1", "2"]) is None
+    ids = [Path(f"rec-{i:05d}x.wav") for i in range(72)]  # one ID a file: not a person
+    assert speakers_in_names(ids, labels, ["0", "1", "2"]) is None
+    own_prefix = [Path(f"{'abc'[int(c)]}{s}_{n}.wav") for c in "012" for s in range(4) for n in range(6)]
+    assert speakers_in_names(own_prefix, labels, ["0", "1", "2"]) is None  # the part changes with the class
+
+
+def test_validation_and_test_hold_out_whole_speakers_without_split_folders(tmp_path, config_for):
+    root = _speaker_folder(tmp_path / "data")
+    dataset = load_dataset(config_for(root))
+    held = _speakers_by_split(root, dataset)
+    assert not held["train"] & held["val"] and not held["train"] & held["test"] and not held["val"] & held["test"]
+    assert len(held["test"]) == len(held["val"]) == 1 and len(held["train"]) == 4
+    assert "test holds out 1 of 6 speakers" in dataset.split_note and "validation 1 of 5 speakers" in dataset.split_note
+    assert "found in the file names as their 2nd part" in dataset.split_note
+
+
+def test_validation_follows_whether_the_test_folders_voices_are_new(tmp_path, config_for):
+    new_voice = _speaker_folder(_speaker_folder(tmp_path / "new", SPEAKERS[:5], split="train"), SPEAKERS[5:],
+                                split="test")
+    dataset = load_dataset(config_for(new_voice))
+    held = _speakers_by_split(new_voice, dataset)
+    assert held["val"] and not held["train"] & held["val"] and held["test"] == {"fay"}
+    assert "validation holds out 1 of 5 speakers" in dataset.split_note
+    same_voices = _speaker_folder(_speaker_folder(tmp_path / "same", takes=4, split="train"), takes=1,
+                                  split="test")  # FSDD's official split: every speaker on both sides
+    dataset = load_dataset(config_for(same_voices))
+    held = _speakers_by_split(same_voices, dataset)
+    assert held["train"] & held["val"] and "mixes them as the test does" in dataset.split_note
+
+
+def test_group_file_names_the_speakers(tmp_path, config_for):
+    root = make_audio_folder(tmp_path / "data", per_class=12)  # names say nothing of speakers
+    rows = [f"{c}_{i}.wav,{'pqrstu'[i % 6]}" for c in ("high", "low") for i in range(12)]
+    (tmp_path / "who.csv").write_text("filename,speaker\n" + "\n".join(rows) + "\n")
+    dataset = load_dataset(config_for(root, group_file=str(tmp_path / "who.csv"), group_column="speaker"))
+    assert "from --group-file's column 'speaker'" in dataset.split_note
+    assert dataset.groups is not None and len(set(dataset.groups.test_values)) == 1  # test: one speaker, reported
+
+
+def _front_end_profile(length: int = 1600):
+    spec = mel_settings(8000, length)
+    spec = dataclasses.replace(spec, mean=(-5.0,) * spec.mel_bins, std=(3.0,) * spec.mel_bins)
+    return SimpleNamespace(audio_inputs=spec, task="classification", num_classes=2)
+
+
+def _audio_model(**values):
+    hp = kt.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return build_audio_model(hp, _front_end_profile())
+
+
+def test_augmentation_is_identity_at_prediction_and_changes_training_batches():
+    model = _audio_model(pitch_stretch=0.1, tempo_stretch=0.1, spec_mask=0.1)  # off by default: turned on
+    names = ("stretch", "time_shift", "band_mask", "frame_mask", "noise")
+    spectrogram = np.random.default_rng(0).normal(size=(4, 40, 21, 1)).astype("float32")
+    for name in names:
+        layer = model.get_layer(name)
+        np.testing.assert_array_equal(np.asarray(layer(spectrogram, training=False)), spectrogram)
+        assert not np.allclose(np.asarray(layer(spectrogram, training=True)), spectrogram), name
+
+
+def test_peak_normalisation_makes_a_clip_and_the_same_clip_quieter_alike():
+    clip = 0.5 * np.sin(2 * np.pi * 440 * np.arange(1600) / 8000) + np.random.default_rng(0).normal(0, 0.02, 1600)
+    both = np.stack([clip, 0.1 * clip]).astype("float32")
+    outputs = _audio_model(blocks=2, loudness="peak").predict(both, verbose=0)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+    keras.utils.set_random_seed(0)
+    without = _audio_model(blocks=2, loudness="none", centre="none").predict(both, verbose=0)
+    assert not np.allclose(without[0], without[1], atol=1e-5)  # the level alone changed it before
+
+
+@pytest.mark.parametrize("centre", ["band", "clip"])
+def test_the_model_reloads_with_its_front_end(tmp_path, centre):
+    model = _audio_model(blocks=2, centre=centre)
+    clips = np.random.default_rng(1).normal(0, 0.1, (3, 2000)).astype("float32")  # longer: cut inside
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(clips, verbose=0), model.predict(clips, verbose=0), atol=1e-6)
+
+
+def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_speaker(tmp_path, config_for):
+    from automl.families.audio_cnn import PLAIN_DEFAULTS, SPEAKER_DEFAULTS, defaults_for
+    from automl.pipeline import run
+
+    new_voice = _speaker_folder(_speaker_folder(tmp_path / "new", SPEAKERS[:5], split="train"), SPEAKERS[5:],
+                                split="test")
+    config = config_for(new_voice, cross_validation=False)
+    dataset = load_dataset(config)
+    profile = profile_dataset(dataset)
+    assert dataset.audio.unheard_speakers and profile.audio_inputs.unheard_speakers
+    assert defaults_for(profile.audio_inputs) == SPEAKER_DEFAULTS
+    assert "refit on train + validation" in choose_family(profile, config, dataset).reason
+    result = run(config)
+    refit = result.search.cross_validation
+    assert refit is not None and refit.folds == 0 and refit.held_out_speakers
+    assert refit.refit_examples == dataset.train.size + dataset.val.size and "hears every training speaker" in \
+        refit.sentence()
+    assert "refit on train + validation" in result.diagnostics.verdict_reason
+    same_voices = _speaker_folder(_speaker_folder(tmp_path / "same", takes=4, split="train"), takes=1, split="test")
+    profile = profile_dataset(load_dataset(config_for(same_voices)))
+    assert not profile.audio_inputs.unheard_speakers and defaults_for(profile.audio_inputs) == PLAIN_DEFAULTS
