@@ -274,3 +274,28 @@ def merge_trial_logs(run_dir: Path) -> Path:
         merged["cut"].extend(t for t in saved.get("cut", []) if t not in merged["cut"])
     write_text_atomic(path, json.dumps(merged))
     return path
+
+
+class KeepBestEpoch(keras.callbacks.Callback):
+    """Keeps the weights of the epoch best by the objective (validation accuracy, not loss: fine-tuning on many
+    images raised both at once on intel_scenes, the loss by overconfidence), restores them when training ends
+    however it ends (the deadline included), and stops after `patience` epochs without a better one (the transfer
+    fine-tune; the text encoder's fine-tune passes math.inf: its few checks each end a slice of one long run)."""
+
+    def __init__(self, objective: str, start: float, patience: float = 4):
+        super().__init__()
+        self.objective, self.best, self.patience = objective, start, patience
+        self.sign = -1.0 if objective == "val_loss" else 1.0
+        self.weights, self.waited = None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.objective)
+        if value is not None and self.sign * value > self.sign * self.best:
+            self.best, self.weights, self.waited = value, self.model.get_weights(), 0
+        else:
+            self.waited += 1
+            self.model.stop_training = self.model.stop_training or self.waited >= self.patience
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)

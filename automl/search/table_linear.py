@@ -45,7 +45,7 @@ def keras_linear_model(pipeline, columns, task: str, num_classes: int) -> keras.
                 rows.extend(range(offset, offset + len(categories)))
                 offset += len(categories)
     x = layers.Concatenate(name="linear_features")(features) if len(features) > 1 else features[0]
-    kernel, bias = _weights(linear, task, num_classes)
+    kernel, bias = linear_head_weights(linear, task, num_classes)
     full = np.zeros((len(rows), kernel.shape[1]), dtype="float64")
     for position, row in enumerate(rows):
         if row is not None:
@@ -77,7 +77,7 @@ def _numbers(inputs: dict, fitted, keys) -> tuple[keras.KerasTensor, list]:
     return standardised, used
 
 
-def _weights(linear, task: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def linear_head_weights(linear, task: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """[features, outputs] kernel and bias: logits per class (softmax over (0, z) is the logistic σ(z)), or the
     regression's one output."""
     if task != "classification":

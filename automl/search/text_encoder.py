@@ -25,7 +25,7 @@ from automl.families import FAMILIES
 from automl.families.text_encoder import FINE_TUNE_RATE, encoder_description
 from automl.modalities.base import DIAGNOSIS_TRAIN_SAMPLE
 from automl.progress import NullProgress
-from automl.search.callbacks import AnnealToBudget, DeadlineStop
+from automl.search.callbacks import AnnealToBudget, DeadlineStop, KeepBestEpoch
 from automl.search.candidates import (
     choose_on_validation,
     fit_simple_models,
@@ -34,6 +34,7 @@ from automl.search.candidates import (
 from automl.search.leaderboard import Candidate
 from automl.search.result import Phase, SearchResult, TrialRecord
 from automl.search.simple import label_check_of, simple_fitters, split_texts
+from automl.search.table_linear import linear_head_weights
 from automl.search.tuner import finish_seconds
 
 BATCH = 32
@@ -81,7 +82,7 @@ def search_text_encoder(plan, dataset, profile, config, deadline: float | None, 
         row_name = f"{name}, frozen + logistic regression"
     else:
         record, phase = _fine_tune(model, texts, labels, profile, config, search_deadline, name, progress,
-                                   plan.epochs)
+                                   _objective(plan), plan.epochs)
         row_name = f"{name}, fine-tuned"
     outputs = model.predict(_batches(texts["val"]), verbose=0)
     candidate = Candidate(row_name, "trial", model, outputs, record.seconds, record.params)
@@ -137,25 +138,7 @@ def training_order(texts, epochs: int, seed: int, longest_first: bool) -> np.nda
     return np.concatenate(passes)
 
 
-class _KeepBestCheck(keras.callbacks.Callback):
-    """Keeps the weights of the best validation check (by the objective) and restores them at the end."""
-
-    def __init__(self, objective: str):
-        super().__init__()
-        self.objective, self.best, self.weights = objective, None, None
-        self.sign = -1.0 if objective == "val_loss" else 1.0
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.objective)
-        if value is not None and (self.best is None or self.sign * value > self.sign * self.best):
-            self.best, self.weights = value, self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
-
-
-def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progress,
+def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progress, objective: str,
                plan_epochs: int = MAX_EPOCHS) -> tuple[TrialRecord, Phase]:
     """Every layer trained at FINE_TUNE_RATE, annealed to the deadline, checked CHECKS times on validation."""
     start = time.monotonic()
@@ -171,8 +154,7 @@ def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progr
     per_check = max(1, steps // CHECKS)
     check_texts = texts["val"][:CHECK_TEXTS]
     check = _batches(check_texts, labels["val"][:CHECK_TEXTS])
-    objective = "val_accuracy" if profile.task == "classification" else "val_loss"
-    keeper = _KeepBestCheck(objective)
+    keeper = KeepBestEpoch(objective, -math.inf if objective == "val_accuracy" else math.inf, patience=math.inf)
     progress.note(f"Fine-tuning {name}: about {steps:,} steps of {BATCH} texts ({step_seconds:.2f}s each), "
                   f"checked on validation every {per_check:,} steps"
                   + ("; the longest training texts first (the table holds phrases of its sentences)."
@@ -182,7 +164,7 @@ def _fine_tune(model, texts, labels, profile, config, deadline, name: str, progr
                         callbacks=[AnnealToBudget(deadline, per_check), DeadlineStop(None, deadline), keeper]).history
     seconds = time.monotonic() - start
     seen = min(len(history.get("loss", [])) * per_check * BATCH, len(order))
-    best = keeper.best if keeper.best is not None else float("nan")
+    best = keeper.best if keeper.weights is not None else float("nan")
     record = TrialRecord(TRIAL_ID, {"learning_rate": FINE_TUNE_RATE, "steps": steps}, best, "COMPLETED", len(history.get("loss", [])),
                          model.count_params(), round(seconds, 2),
                          {k: [float(v) for v in values] for k, values in history.items()})
@@ -219,8 +201,8 @@ def _fit_frozen_head(model, texts, labels, profile, name: str, progress) -> tupl
         fitted.fit(features["train"], labels["train"])
         fits.append((fitted.score(features["val"], labels["val"]), c, fitted))
     accuracy, c, best = max(fits, key=lambda fit: fit[:2])
-    kernel, bias = _softmax_weights(best, len(profile.class_names))
-    model.get_layer("probabilities").set_weights([kernel, bias])
+    kernel, bias = linear_head_weights(best, "classification", len(profile.class_names))
+    model.get_layer("probabilities").set_weights([kernel.astype("float32"), bias.astype("float32")])
     seconds = time.monotonic() - start
     record = TrialRecord(TRIAL_ID, {"head": "logistic regression", "C": c}, accuracy, "COMPLETED", 1,
                          model.count_params(), round(seconds, 2), {"val_accuracy": [accuracy]})
@@ -229,16 +211,3 @@ def _fit_frozen_head(model, texts, labels, profile, name: str, progress) -> tupl
                   f"with C in {FROZEN_C} (C = {c:g} best on validation, accuracy {accuracy:.4f}). Weaker than "
                   "fine-tuning, which this budget did not afford.")
     return record, phase
-
-
-def _softmax_weights(fitted, classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's logistic regression as a softmax layer's kernel and bias: a binary model's one logit
-    becomes the second class's (the first's is 0), which gives the same probabilities."""
-    coef, intercept = fitted.coef_, fitted.intercept_
-    if coef.shape[0] == 1:  # two classes seen
-        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-    kernel = np.zeros((coef.shape[1], classes), dtype="float32")
-    bias = np.full(classes, -1e4, dtype="float32")  # a class absent from training is never predicted
-    for row, label in enumerate(fitted.classes_):
-        kernel[:, int(label)], bias[int(label)] = coef[row], intercept[row]
-    return kernel, bias

@@ -26,7 +26,7 @@ from automl.search.activations import checked_split, fits_in_memory, split_top
 from automl.modalities.batching import batched
 from automl.progress import NullProgress
 from automl.search._compat import trial_count
-from automl.search.callbacks import DeadlineStop, TrialWatcher
+from automl.search.callbacks import DeadlineStop, KeepBestEpoch, TrialWatcher
 from automl.search.candidates import eligibility
 from automl.search.leaderboard import Candidate, Leaderboard, measure_for, rank
 from automl.search.ranking import rank_trials
@@ -334,30 +334,6 @@ def _fine_tune(model, backbone, dataset, profile, config, deadline, epoch_estima
                               f"{FINE_TUNE_LEARNING_RATE:g}{' with flips and zooms' if augmented else ''}")
 
 
-class _KeepBest(keras.callbacks.Callback):
-    """Keeps the weights of the epoch best by the objective (validation accuracy, not loss: fine-tuning on many
-    images raised both at once on intel_scenes, the loss by overconfidence), restores them when training ends
-    however it ends (the deadline included), and stops after `patience` epochs without a better one."""
-
-    def __init__(self, objective: str, start: float, patience: int = 4):
-        super().__init__()
-        self.objective, self.best, self.patience = objective, start, patience
-        self.sign = -1.0 if objective == "val_loss" else 1.0
-        self.weights, self.waited = None, 0
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.objective)
-        if value is not None and self.sign * value > self.sign * self.best:
-            self.best, self.weights, self.waited = value, self.model.get_weights(), 0
-        else:
-            self.waited += 1
-            self.model.stop_training = self.model.stop_training or self.waited >= self.patience
-
-    def on_train_end(self, logs=None):
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
-
-
 def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, deadline, objective, head_values,
                       progress):
     """Fine-tuning on the cached activations below the backbone's top FINE_TUNE_LAYERS: the top and the head
@@ -395,7 +371,7 @@ def _fine_tune_cached(model, backbone, features: dict, labels, profile, config, 
     compile_for_task(tuned, profile, rate)  # a fresh optimizer state
     progress.stage("fine-tune", f"top {FINE_TUNE_LAYERS} backbone layers at learning rate {rate:g}, "
                                 "on cached activations")
-    keep_best = _KeepBest(objective, before[objective], config.patience)
+    keep_best = KeepBestEpoch(objective, before[objective], config.patience)
     annealing = [c for c in training_callbacks(config.patience, deadline, steps)
                  if not isinstance(c, keras.callbacks.EarlyStopping)]
     history = tuned.fit(train_x, train_y, validation_data=val, epochs=config.epochs, batch_size=config.batch_size,

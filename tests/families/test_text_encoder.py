@@ -28,7 +28,8 @@ from automl.families.text_encoder import (
 )
 from automl.ingest import load_dataset
 from automl.profile import profile_dataset
-from automl.search.text_encoder import _softmax_weights, holds_phrases, training_order
+from automl.search.table_linear import linear_head_weights
+from automl.search.text_encoder import holds_phrases, training_order
 from automl.select import choose_family
 
 
@@ -124,7 +125,7 @@ def test_a_logistic_regression_becomes_the_same_softmax_head(classes, seen):
     x = rng.normal(size=(60, 5))
     y = np.array(seen)[np.arange(60) % len(seen)]
     fitted = LogisticRegression().fit(x + y[:, None], y)
-    kernel, bias = _softmax_weights(fitted, classes)
+    kernel, bias = linear_head_weights(fitted, "classification", classes)
     logits = x @ kernel + bias
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
