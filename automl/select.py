@@ -375,9 +375,11 @@ def _audio_plan(profile, config):
                          f"({spec.mel_bins} mel bands): the spectrogram spaces frequencies as hearing does, and "
                          "convolutions learn its time-frequency patterns wherever in the clip they occur."
                          + (" Validation and test hold out whole speakers, so the defaults remove what differs "
-                            "between voices and microphones (each clip's peak and noise floor, each band's level "
-                            "over the clip) and stretch pitch and tempo and mask bands and frames in training; the "
-                            "best trial is then refit on train + validation, to hear every training speaker."
+                            "between voices and microphones (each clip's peak and noise floor; the CNN reads 20 "
+                            "cepstral coefficients, each normalised over the clip, rather than the bands) and "
+                            "stretch pitch and tempo and mask bands and frames in training; the best trial is then "
+                            "refit on train + validation for as many epochs as the time left allows, to hear every "
+                            "training speaker."
                             if spec.unheard_speakers else "")), {}
 
 

@@ -105,13 +105,15 @@ class Folded:
 
 
 def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline: float | None,
-                   fit_seconds: float, refit_only: bool = False) -> Folded | None:
+                   fit_seconds: float, refit_only: bool = False, epoch_seconds: float | None = None) -> Folded | None:
     """Scores the top finished trials on k folds of train + validation and refits the best on all of it.
 
     Args:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
         refit_only: No folds: the best trial is refit on train + validation (validation held out whole
             speakers, so folds of both would mix voices; the ranking on validation stands).
+        epoch_seconds: Estimated seconds for one epoch on train + validation: with refit_only, the refit trains
+            for as many epochs as the time left allows (see _refit_alone).
 
     Returns:
         The refit model, the record and the out-of-fold outputs; the best trial refit alone when no candidate's
@@ -121,7 +123,8 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     pool_x, pool_y = _pool(dataset)
     k = fold_count(pool_y, task)
     if k < 2 or refit_only:
-        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start, refit_only)
+        return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start, refit_only,
+                            epoch_seconds)
     splitter = StratifiedKFold(k, shuffle=True, random_state=config.seed) if task == "classification" \
         else KFold(k, shuffle=True, random_state=config.seed)
     folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
@@ -172,15 +175,25 @@ def subset(pool_x, pool_y, indices) -> Split:
 
 
 def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float,
-                 held_out_speakers: bool = False):
+                 held_out_speakers: bool = False, epoch_seconds: float | None = None):
     """The best finished trial refit on train + validation for its lowest-validation-loss epoch count, or
-    None when that does not fit the time left."""
+    None when that does not fit the time left.
+
+    Where validation held out speakers, its loss is a noisy guide to the epoch count (a new voice's few hundred
+    clips: the trials early-stopped at ~17 epochs with the rate still high, FSDD round 17): the refit trains instead
+    for as many epochs as the time left allows, up to the plan's, with the rate annealed over exactly those."""
     best = next((t for t in ranked if t.status != "CUT_AT_DEADLINE" and t.history.get("val_loss")), None)
     if best is None or (deadline is not None and time.monotonic() + fit_seconds > deadline):
         return None
     epochs = int(np.argmin(best.history["val_loss"])) + 1
+    anneal_over = None
+    if held_out_speakers and epoch_seconds:
+        # one epoch spare for the build and the first step's tracing
+        affordable = (int((deadline - time.monotonic()) / epoch_seconds) - 1 if deadline is not None
+                      else tuner.hypermodel.plan.epochs)
+        epochs = anneal_over = max(epochs, min(tuner.hypermodel.plan.epochs, affordable))
     model = _refit(tuner, tuner.oracle.get_trial(best.trial_id).hyperparameters, pool_x, pool_y, profile, config,
-                   epochs)
+                   epochs, anneal_over)
     record = CrossValidation(0, tuner.oracle.objective.name, (), best.trial_id, epochs, len(pool_y),
                              time.monotonic() - start, held_out_speakers)
     return Folded(model, record, {}, [], pool_x, pool_y)
@@ -235,10 +248,10 @@ def _fit_fold(tuner, hp, pool_x, pool_y, train, val, profile, config, objective,
     return score, best + 1, held_out
 
 
-def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Model:
+def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int, anneal_over: int | None = None) -> keras.Model:
     """The chosen configuration on all of train + validation, for the cross-validated epoch count, on the
-    folds' learning-rate schedule (annealed over the plan's epochs, stopped at `epochs`; no early
-    stopping: there is nothing held out to stop on)."""
+    folds' learning-rate schedule (annealed over the plan's epochs, stopped at `epochs`, unless `anneal_over`
+    names another count; no early stopping: there is nothing held out to stop on)."""
     model = tuner.hypermodel.build(hp)
     data = batched(_subset(pool_x, pool_y, np.arange(len(pool_y))), profile, config.batch_size, None,
                    seed=config.seed)
@@ -249,6 +262,6 @@ def _refit(tuner, hp, pool_x, pool_y, profile, config, epochs: int) -> keras.Mod
         on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch + 1 >= epochs))
     _family(tuner).prepare_training(model, data)
     start_head(model, data, profile.class_weight, _closed_form(tuner))
-    model.fit(data, epochs=tuner.hypermodel.plan.epochs, verbose=0, class_weight=profile.class_weight,
+    model.fit(data, epochs=anneal_over or tuner.hypermodel.plan.epochs, verbose=0, class_weight=profile.class_weight,
               callbacks=[*annealing, stop])
     return model

@@ -256,9 +256,29 @@ def test_peak_normalisation_makes_a_clip_and_the_same_clip_quieter_alike():
     assert not np.allclose(without[0], without[1], atol=1e-5)  # the level alone changed it before
 
 
-@pytest.mark.parametrize("centre", ["band", "clip"])
-def test_the_model_reloads_with_its_front_end(tmp_path, centre):
-    model = _audio_model(blocks=2, centre=centre)
+def test_cepstra_are_the_orthonormal_dct_of_the_log_mel_normalised_per_clip():
+    from scipy.fft import dct
+
+    from automl.families.audio_cnn import CEPSTRA, CEPSTRA_EPSILON, cepstra
+
+    log_mel = np.random.default_rng(2).normal(size=(2, 40, 21, 1)).astype("float32")
+    expected = dct(log_mel[..., 0], type=2, norm="ortho", axis=1)[:, :CEPSTRA]
+    expected = (expected - expected.mean(axis=2, keepdims=True)) / (expected.std(axis=2, keepdims=True)
+                                                                     + CEPSTRA_EPSILON)
+    inputs = keras.Input((40, 21, 1))
+    outputs = keras.Model(inputs, cepstra(inputs)).predict(log_mel, verbose=0)
+    assert outputs.shape == (2, CEPSTRA, 21, 1)
+    np.testing.assert_allclose(outputs[..., 0], expected, atol=1e-4)
+    # a level that differs by clip (a louder voice, a nearer microphone) adds to every frame: it is gone
+    shifted = keras.Model(inputs, cepstra(inputs)).predict(log_mel + np.float32(3.0), verbose=0)
+    np.testing.assert_allclose(shifted, outputs, atol=1e-4)
+
+
+@pytest.mark.parametrize("centre, features", [("band", "log_mel"), ("clip", "log_mel"), ("band", "cepstra")])
+def test_the_model_reloads_with_its_front_end(tmp_path, centre, features):
+    model = _audio_model(blocks=2, centre=centre, features=features)
+    assert (model.get_layer("cepstra") is not None) if features == "cepstra" else \
+        "cepstra" not in [layer.name for layer in model.layers]
     clips = np.random.default_rng(1).normal(0, 0.1, (3, 2000)).astype("float32")  # longer: cut inside
     model.save(tmp_path / "model.keras")
     reloaded = keras.saving.load_model(tmp_path / "model.keras")
@@ -282,6 +302,7 @@ def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_s
     assert refit is not None and refit.folds == 0 and refit.held_out_speakers
     assert refit.refit_examples == dataset.train.size + dataset.val.size and "hears every training speaker" in \
         refit.sentence()
+    assert refit.refit_epochs == config.epochs  # not the noisy validation loss's best epoch: all the time allows
     assert "refit on train + validation" in result.diagnostics.verdict_reason
     same_voices = _speaker_folder(_speaker_folder(tmp_path / "same", takes=4, split="train"), takes=1, split="test")
     profile = profile_dataset(load_dataset(config_for(same_voices)))
