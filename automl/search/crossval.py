@@ -112,8 +112,8 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
         refit_only: No folds: the best trial is refit on train + validation (validation held out whole
             speakers, so folds of both would mix voices; the ranking on validation stands).
-        epoch_seconds: Estimated seconds for one epoch on train + validation: with refit_only, the refit trains
-            for as many epochs as the time left allows (see _refit_alone).
+        epoch_seconds: Estimated seconds for one epoch of the default model on train + validation: with
+            refit_only, the refit trains for as many epochs as the time left allows (see _refit_alone).
 
     Returns:
         The refit model, the record and the out-of-fold outputs; the best trial refit alone when no candidate's
@@ -124,7 +124,7 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
     k = fold_count(pool_y, task)
     if k < 2 or refit_only:
         return _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds, start, refit_only,
-                            epoch_seconds)
+                            epoch_seconds, len(pool_y) / dataset.train.size)
     splitter = StratifiedKFold(k, shuffle=True, random_state=config.seed) if task == "classification" \
         else KFold(k, shuffle=True, random_state=config.seed)
     folds = list(splitter.split(np.zeros(len(pool_y)), pool_y))
@@ -175,23 +175,30 @@ def subset(pool_x, pool_y, indices) -> Split:
 
 
 def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_seconds: float, start: float,
-                 held_out_speakers: bool = False, epoch_seconds: float | None = None):
+                 held_out_speakers: bool = False, epoch_seconds: float | None = None, pool_share: float = 1.0):
     """The best finished trial refit on train + validation for its lowest-validation-loss epoch count, or
     None when that does not fit the time left.
 
     Where validation held out speakers, its loss is a noisy guide to the epoch count (a new voice's few hundred
     clips: the trials early-stopped at ~17 epochs with the rate still high, FSDD round 17): the refit trains instead
-    for as many epochs as the time left allows, up to the plan's, with the rate annealed over exactly those."""
+    for as many epochs as the time left allows, up to the plan's, with the rate annealed over exactly those (at the
+    chosen trial's own cost an epoch), or not at all when that is fewer than the trial's best epoch count."""
     best = next((t for t in ranked if t.status != "CUT_AT_DEADLINE" and t.history.get("val_loss")), None)
     if best is None or (deadline is not None and time.monotonic() + fit_seconds > deadline):
         return None
     epochs = int(np.argmin(best.history["val_loss"])) + 1
     anneal_over = None
     if held_out_speakers and epoch_seconds:
+        # The refit's epoch costs what the chosen trial's did, on the larger pool: a trial with 4 times the default's
+        # filters took 8 s an epoch against its 1 s (FSDD, george), and its refit ran 200 s over the budget.
+        if best.epochs > 0 and best.seconds > 0:
+            epoch_seconds = max(epoch_seconds, best.seconds / best.epochs * pool_share)
         # one epoch spare for the build and the first step's tracing
         affordable = (int((deadline - time.monotonic()) / epoch_seconds) - 1 if deadline is not None
                       else tuner.hypermodel.plan.epochs)
-        epochs = anneal_over = max(epochs, min(tuner.hypermodel.plan.epochs, affordable))
+        if affordable < epochs:  # not even the trial's own best epoch count: the trial as trained ships
+            return None
+        epochs = anneal_over = min(tuner.hypermodel.plan.epochs, affordable)
     model = _refit(tuner, tuner.oracle.get_trial(best.trial_id).hyperparameters, pool_x, pool_y, profile, config,
                    epochs, anneal_over)
     record = CrossValidation(0, tuner.oracle.objective.name, (), best.trial_id, epochs, len(pool_y),

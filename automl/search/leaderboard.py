@@ -155,12 +155,16 @@ def paired_tie(a: np.ndarray, b: np.ndarray, labels: np.ndarray) -> bool:
 
 def _simplest_tied(top: Row, rows: list[Row], live: dict, labels, measure: str) -> Row:
     """Among the eligible rows tied with the top one on a class measure, a simple model before a deep one, then
-    the smaller (the seeds: keep the complex model only when it earns its place). Other measures: the top row."""
+    the smaller deep one (the seeds: keep the complex model only when it earns its place). Between simple models
+    the validation order stands: their sizes count n-gram vocabularies, not complexity (IMDB, round 17: TF-IDF
+    shipped over the naive Bayes n-grams for its smaller vocabulary, 90.58 % against 91.47 % on test). Other
+    measures: the top row."""
     if measure not in ("accuracy", "balanced_accuracy"):
         return top
     tied = [row for row in rows if row.eligible and
             (row is top or paired_tie(live[top.name].outputs, live[row.name].outputs, labels))]
-    return min(tied, key=lambda row: (row.kind != "simple", row.params if row.params > 0 else math.inf,
+    return min(tied, key=lambda row: (row.kind != "simple",
+                                      0 if row.kind == "simple" else row.params if row.params > 0 else math.inf,
                                       rows.index(row)))
 
 

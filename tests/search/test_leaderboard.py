@@ -146,3 +146,14 @@ def test_a_deep_row_better_by_noise_only_does_not_displace_a_simple_one():
     deep = Candidate("trial 00", "trial", _model("deep2"), _outputs(labels, np.arange(100) >= 2), 30.0, 5000)
     simple = Candidate("MiniRocket", "simple", _model("rocket2"), _outputs(labels, np.arange(100) >= 14), 1.0, 100)
     assert rank([deep, simple], labels, "classification", "accuracy", max_members=1).chosen == "trial 00"
+
+
+def test_between_two_simple_models_tied_by_noise_the_better_on_validation_ships():
+    """The smaller-model preference is for deep rows: two simple models' sizes count vocabularies."""
+    labels = np.tile([0, 1], 50)
+    bigger = Candidate("NBSVM", "simple", _model("nbsvm"), _outputs(labels, np.arange(100) >= 3), 2.0, 90_000)
+    smaller = Candidate("TF-IDF", "simple", _model("tfidf"), _outputs(labels, np.arange(100) >= 5), 1.0, 10_000)
+    deep = Candidate("trial 00", "trial", _model("deep3"), _outputs(labels, np.arange(100) >= 4), 30.0, 5_000)
+    board = rank([smaller, deep, bigger], labels, "classification", "accuracy", max_members=1)
+    assert [row.name for row in board.rows] == ["NBSVM", "trial 00", "TF-IDF"]
+    assert board.chosen == "NBSVM" and "highest validation accuracy" in board.reason
