@@ -291,7 +291,7 @@ def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_s
 
     new_voice = _speaker_folder(_speaker_folder(tmp_path / "new", SPEAKERS[:5], split="train"), SPEAKERS[5:],
                                 split="test")
-    config = config_for(new_voice, cross_validation=False)
+    config = config_for(new_voice, cross_validation=False, max_trials=2)
     dataset = load_dataset(config)
     profile = profile_dataset(dataset)
     assert dataset.audio.unheard_speakers and profile.audio_inputs.unheard_speakers
@@ -303,6 +303,8 @@ def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_s
     assert refit.refit_examples == dataset.train.size + dataset.val.size and "hears every training speaker" in \
         refit.sentence()
     assert refit.refit_epochs == config.epochs  # not the noisy validation loss's best epoch: all the time allows
+    board = result.search.leaderboard  # the other trials heard fewer voices: only the refit is on the board
+    assert [row.name for row in board.rows if row.kind != "simple"] == [f"trial {refit.chosen}"]
     assert "refit on train + validation" in result.diagnostics.verdict_reason
     same_voices = _speaker_folder(_speaker_folder(tmp_path / "same", takes=4, split="train"), takes=1, split="test")
     profile = profile_dataset(load_dataset(config_for(same_voices)))
