@@ -21,6 +21,7 @@ import math
 import keras
 import numpy as np
 from keras import layers, ops
+from scipy.fft import dct
 
 from automl.families.common import compile_model, output_head
 from automl.modalities import log_mel
@@ -138,12 +139,10 @@ def cepstra(x, count: int = CEPSTRA):
     clip's frames to mean 0 and spread 1 (cepstral mean and variance normalisation: what stays the same over the
     clip is the channel and the voice, not the word) → [batch, count, frames, 1]."""
     bands, frames = x.shape[1], x.shape[2]
-    k, n = np.arange(count)[None, :], np.arange(bands)[:, None]
-    dct = np.cos(np.pi / bands * (n + 0.5) * k) * np.sqrt(2.0 / bands)
-    dct[:, 0] /= np.sqrt(2.0)  # orthonormal DCT-II
+    transform = dct(np.eye(bands), type=2, norm="ortho", axis=0)[:count].T  # [bands, count]: bands → coefficients
     x = layers.Permute((2, 1))(layers.Reshape((bands, frames))(x))  # [batch, frames, bands]
     x = layers.Dense(count, use_bias=False, trainable=False, dtype="float32", name="cepstra",
-                     kernel_initializer=keras.initializers.Constant(dct.astype("float32")))(x)
+                     kernel_initializer=keras.initializers.Constant(transform.astype("float32")))(x)
     x = (x - ops.mean(x, axis=1, keepdims=True)) / (ops.std(x, axis=1, keepdims=True) + CEPSTRA_EPSILON)
     return layers.Reshape((count, frames, 1))(layers.Permute((2, 1))(x))
 
@@ -188,5 +187,5 @@ def build_model(hp, profile) -> keras.Model:
             x = layers.MaxPooling2D(padding="same")(x)
     x = _temporal_head(x, hp)
     x = layers.Dropout(hp.Choice("dropout", [0.3, 0.0, 0.5], default=0.3))(x)
-    hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=defaults["learning_rate"])  # compile_model reads it
-    return compile_model(keras.Model(inputs, output_head(x, profile), name="audio_cnn"), hp, profile)
+    return compile_model(keras.Model(inputs, output_head(x, profile), name="audio_cnn"), hp, profile,
+                         defaults["learning_rate"])

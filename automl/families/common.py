@@ -18,11 +18,12 @@ def output_head(x, profile):
     return task_named(profile.task).output_head(x, profile)
 
 
-def compile_model(model: keras.Model, hp, profile) -> keras.Model:
-    """Adam with a tuned learning rate; cross-entropy + accuracy, or MSE + MAE for regression and forecasts."""
+def compile_model(model: keras.Model, hp, profile, learning_rate: float = 1e-3) -> keras.Model:
+    """Adam with a tuned learning rate (`learning_rate` its default); cross-entropy + accuracy, or MSE + MAE for
+    regression and forecasts."""
     if profile.task == "forecast":  # the only task whose model is wrapped: see anchored_forecast
         model = anchored_forecast(model, profile)
-    return compile_for_task(model, profile, hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=1e-3))
+    return compile_for_task(model, profile, hp.Choice("learning_rate", [1e-3, 3e-3, 3e-4], default=learning_rate))
 
 
 def anchored_forecast(model: keras.Model, profile) -> keras.Model:

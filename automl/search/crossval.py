@@ -112,8 +112,8 @@ def cross_validate(tuner, ranked, dataset, profile, config, task: str, deadline:
         fit_seconds: Estimated seconds for one fit of the default model on a fold (setup included).
         refit_only: No folds: the best trial is refit on train + validation (validation held out whole
             speakers, so folds of both would mix voices; the ranking on validation stands).
-        epoch_seconds: Estimated seconds for one epoch of the default model on train + validation: with
-            refit_only, the refit trains for as many epochs as the time left allows (see _refit_alone).
+        epoch_seconds: Estimated seconds for one epoch of the default model on train: with refit_only, the refit
+            trains for as many epochs as the time left allows (see _refit_alone).
 
     Returns:
         The refit model, the record and the out-of-fold outputs; the best trial refit alone when no candidate's
@@ -192,9 +192,9 @@ def _refit_alone(tuner, ranked, pool_x, pool_y, profile, config, deadline, fit_s
         # The refit's epoch costs what the chosen trial's did, on the larger pool: a trial with 4 times the default's
         # filters took 8 s an epoch against its 1 s (FSDD, george), and its refit ran 200 s over the budget.
         if best.epochs > 0 and best.seconds > 0:
-            epoch_seconds = max(epoch_seconds, best.seconds / best.epochs * pool_share)
+            epoch_seconds = max(epoch_seconds, best.seconds / best.epochs)
         # one epoch spare for the build and the first step's tracing
-        affordable = (int((deadline - time.monotonic()) / epoch_seconds) - 1 if deadline is not None
+        affordable = (int((deadline - time.monotonic()) / (epoch_seconds * pool_share)) - 1 if deadline is not None
                       else tuner.hypermodel.plan.epochs)
         if affordable < epochs:  # not even the trial's own best epoch count: the trial as trained ships
             return None

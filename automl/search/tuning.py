@@ -165,7 +165,7 @@ def _cross_validated(tuner, ranked, dataset, profile, config, deadline, setup: f
     per_epoch = min(epoch_estimate, float(np.median(measured))) if measured else epoch_estimate
     fit_seconds = setup + (ranked[0].epochs + config.patience) * per_epoch * pool_share
     return cross_validate(tuner, ranked, dataset, profile, config, tuner.hypermodel.plan.task, deadline, fit_seconds,
-                          refit_only, epoch_seconds=per_epoch * pool_share)
+                          refit_only, epoch_seconds=per_epoch)
 
 
 # Simple models take seconds on tables and series of benchmark size; below this window they would take

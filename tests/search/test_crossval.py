@@ -125,3 +125,34 @@ def test_no_time_for_the_folds_refits_the_best_trial_alone(table_csv, config_for
     val_loss = result.trials[0].history["val_loss"]
     assert record.refit_epochs == int(np.argmin(val_loss)) + 1
     assert "did not fit the time left" in record.sentence() and f"all {record.refit_examples}" in record.sentence()
+
+
+def test_a_refit_for_held_out_speakers_trains_as_long_as_the_time_left_allows(monkeypatch):
+    """Not the held-out voice's best-loss epoch (2 here): as many epochs as fit before the deadline at the chosen
+    trial's own cost (1 s an epoch on train, 1.25 s on train + validation), up to the plan's 10, annealed over
+    exactly those; no refit when fewer than its best-loss epoch count fit; elsewhere the best-loss epoch."""
+    from types import SimpleNamespace
+
+    from automl.search import crossval
+
+    fits = []
+    monkeypatch.setattr(crossval, "_refit", lambda tuner, hp, x, y, profile, config, epochs, anneal_over=None:
+                        fits.append((epochs, anneal_over)) or "refit")
+    trial = SimpleNamespace(trial_id="00", status="COMPLETED", history={"val_loss": [0.9, 0.5, 0.7]}, epochs=3,
+                            seconds=3.0)
+    tuner = SimpleNamespace(hypermodel=SimpleNamespace(plan=SimpleNamespace(epochs=10)),
+                            oracle=SimpleNamespace(objective=SimpleNamespace(name="val_accuracy"),
+                                                   get_trial=lambda trial_id: SimpleNamespace(hyperparameters=None)))
+    pool_y = np.zeros(10)
+
+    def refit(deadline, held_out_speakers=True, default_epoch=0.1):
+        return crossval._refit_alone(tuner, [trial], None, pool_y, None, None, deadline, 0.0, time.monotonic(),
+                                     held_out_speakers, default_epoch, pool_share=1.25)
+
+    assert refit(None).model == "refit" and fits[-1] == (10, 10)
+    assert refit(time.monotonic() + 6.0).record.refit_epochs == 3 and fits[-1] == (3, 3)  # int(6 / 1.25) - 1
+    assert refit(time.monotonic() + 1000.0).record.refit_epochs == 10  # the plan's epochs at most
+    assert refit(time.monotonic() + 3.0) is None and len(fits) == 3  # 1 epoch fits, the trial's best was 2
+    # the dearer of the default model's estimate and the trial's measured cost: 2 s an epoch → 2.5 s on the pool
+    assert refit(time.monotonic() + 11.0, default_epoch=2.0).record.refit_epochs == 3  # int(11 / 2.5) - 1
+    assert refit(time.monotonic() + 1000.0, held_out_speakers=False).record.refit_epochs == 2 and fits[-1] == (2, None)
