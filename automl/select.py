@@ -10,6 +10,10 @@ from pathlib import Path
 
 from automl.errors import ConfigError
 from automl.families import FAMILIES, MODALITIES
+from automl.families.speech_embedding import INSTALL_HINT as SPEECH_INSTALL_HINT
+from automl.families.speech_embedding import NO_AUDIO_ENCODER, find_speech_embedding
+from automl.families.speech_embedding import PACKAGE as SPEECH_PACKAGE
+from automl.families.speech_embedding import packaged_folder as packaged_speech_folder
 from automl.families.text_encoder import (
     INSTALL_HINT,
     NO_ENCODER,
@@ -380,7 +384,27 @@ def _audio_plan(profile, config):
                             "stretch pitch and tempo and mask bands and frames in training; the best trial is then "
                             "refit on train + validation for as many epochs as the time left allows, to hear every "
                             "training speaker."
-                            if spec.unheard_speakers else "")), {}
+                            if spec.unheard_speakers else "") + _speech_embedding_sentence(profile, config)), {}
+
+
+def _speech_embedding_sentence(profile, config) -> str:
+    """What the plan says of the pretrained speech embedding: where it is from and how it competes, or how to get
+    one (a sentence starting with a space)."""
+    if profile.task != "classification":
+        return ""
+    folder = find_speech_embedding(config.audio_encoder)
+    if folder is None:
+        if config.audio_encoder == NO_AUDIO_ENCODER:
+            return " No pretrained speech embedding (--audio-encoder none)."
+        if packaged_speech_folder() is not None:
+            return (f" The installed {SPEECH_PACKAGE} package does not hold the published speech_embedding files in "
+                    f"{packaged_speech_folder()} (version 0.4.0 carries them: {SPEECH_INSTALL_HINT}), so no pretrained "
+                    "speech embedding competes with the CNN.")
+        return (" No pretrained speech embedding is installed; with one, a logistic regression on its features "
+                f"competes with the CNN ({SPEECH_INSTALL_HINT}, or --audio-encoder DIR).")
+    return (f" Before the CNN's search, a logistic regression on Google's pretrained speech_embedding (frozen, from "
+            f"{folder}; trained on many voices, averaged over each clip) is fitted in seconds; it competes with the "
+            "CNN on the leaderboard.")
 
 
 # The rule table: each modality's rule returns (family, reason, fixed hyperparameters).

@@ -45,6 +45,14 @@ def no_installed_text_encoder(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_installed_speech_embedding(monkeypatch):
+    """Tests see the machine as if the openwakeword package (Google's speech embedding) were not installed: audio
+    runs stay small and the same everywhere; speech-embedding tests name a tiny stand-in with --audio-encoder."""
+    import automl.families.speech_embedding
+    monkeypatch.setattr(automl.families.speech_embedding, "PACKAGE", "automl_tests_no_speech_package")
+
+
+@pytest.fixture(autouse=True)
 def seeded_fresh_keras():
     """Every test starts from the same seeds and ends with Keras' global state (layer names, graphs) cleared,
     so tests do not depend on their order."""

@@ -350,3 +350,59 @@ class Running:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def make_speech_embedding_folder(root) -> Path:
+    """root/{melspectrogram,embedding_model}.onnx in the layout of openwakeword's speech embedding, tiny and random:
+    the mel file holds only its 257 × 32 mel matrix (triangles over bins 2-121, as the real one); the embedding file
+    runs on ONNX Runtime and uses every operation the real one does (pad, reshape, convolutions with and without
+    bias and padding, ReLU, batch normalisation, leaky ReLU, the -0.4 floor, max pooling) on 76 frames × 32 bands,
+    to 6 values."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    peaks = np.linspace(4, 113, 34)
+    mel = np.zeros((257, 32), dtype="float32")
+    for band in range(32):
+        bins = np.arange(257)
+        rising = (bins - peaks[band]) / (peaks[band + 1] - peaks[band])
+        falling = (peaks[band + 2] - bins) / (peaks[band + 2] - peaks[band + 1])
+        mel[:, band] = np.clip(np.minimum(rising, falling), 0, None)
+    mel_graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "mel",
+                                  [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, None])],
+                                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, None])],
+                                  [numpy_helper.from_array(mel, "1.melW")])
+    onnx.save(helper.make_model(mel_graph), str(root / "melspectrogram.onnx"))
+
+    rng = np.random.default_rng(0)
+    weights = {"pads": np.array([0, 0, 1, 0, 0, 0, 1, 0], dtype="int64"),
+               "to_nchw": np.array([-1, 1, 76, 34], dtype="int64"),
+               "to_nhwc": np.array([-1, 1, 1, 6], dtype="int64"),
+               "floor": np.full((1, 1, 1, 1), -0.4, dtype="float32"),
+               "w0": rng.normal(0, 0.3, (4, 1, 3, 3)), "gamma": rng.uniform(0.5, 1.5, 4), "beta": rng.normal(0, 0.1, 4),
+               "mean": rng.normal(0, 0.1, 4), "variance": rng.uniform(0.5, 1.5, 4),
+               "w1": rng.normal(0, 0.3, (4, 4, 1, 3)), "b1": rng.normal(0, 0.1, 4),
+               "w2": rng.normal(0, 0.3, (4, 4, 3, 1)), "b2": rng.normal(0, 0.1, 4),
+               "w3": rng.normal(0, 0.3, (6, 4, 1, 1))}
+    node = helper.make_node
+    nodes = [node("Pad", ["input_1", "pads"], ["padded"]), node("Reshape", ["padded", "to_nchw"], ["x0"]),
+             node("Conv", ["x0", "w0"], ["c0"], kernel_shape=[3, 3]), node("Relu", ["c0"], ["r0"]),
+             node("BatchNormalization", ["r0", "gamma", "beta", "mean", "variance"], ["n0"], epsilon=1e-3),
+             node("LeakyRelu", ["n0"], ["l0"], alpha=0.2), node("Max", ["l0", "floor"], ["m0"]),
+             node("MaxPool", ["m0"], ["p0"], kernel_shape=[2, 2], strides=[2, 2]),
+             node("Conv", ["p0", "w1", "b1"], ["c1"], kernel_shape=[1, 3], pads=[0, 1, 0, 1]),
+             node("LeakyRelu", ["c1"], ["l1"], alpha=0.2), node("Max", ["l1", "floor"], ["m1"]),
+             node("Conv", ["m1", "w2", "b2"], ["c2"], kernel_shape=[3, 1]),
+             node("LeakyRelu", ["c2"], ["l2"], alpha=0.2), node("Max", ["l2", "floor"], ["m2"]),
+             node("MaxPool", ["m2"], ["p2"], kernel_shape=[35, 16], strides=[35, 16]),
+             node("Conv", ["p2", "w3"], ["c3"], kernel_shape=[1, 1]), node("Reshape", ["c3", "to_nhwc"], ["embedding"])]
+    graph = helper.make_graph(nodes, "embedding",
+                              [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 76, 32, 1])],
+                              [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [None, 1, 1, 6])],
+                              [numpy_helper.from_array(np.asarray(value, dtype=value.dtype if value.dtype == "int64"
+                                                                  else "float32"), name)
+                               for name, value in weights.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(root / "embedding_model.onnx"))
+    return root

@@ -213,6 +213,12 @@ def _pool(dataset):
     return x, np.concatenate([dataset.train.labels, dataset.val.labels])
 
 
+def pooled(dataset) -> Split:
+    """Train + validation as one split."""
+    pool_x, pool_y = _pool(dataset)
+    return _subset(pool_x, pool_y, np.arange(len(pool_y)))
+
+
 def _subset(pool_x, pool_y, indices) -> Split:
     x = tf.nest.map_structure(lambda values: values[indices], pool_x)
     data = tf.data.Dataset.from_tensor_slices((x, pool_y[indices]))

@@ -5,7 +5,8 @@ Tables get a linear model (median fill, standardisation, one-hot, logistic or ri
 gradient-boosted trees (scikit-learn, evaluated inside the graph: search.tree_graph); text gets TF-IDF over
 words and word pairs (and characters where the texts are short enough to be quick) with logistic regression
 (search.tfidf_text) and naive Bayes-weighted word n-grams (search.linear_text); labelled series get
-MiniRocket's features with a logistic-regression head (the series_rocket family, head in closed form).
+MiniRocket's features with a logistic-regression head (the series_rocket family, head in closed form); labelled
+audio gets Google's pretrained speech embedding with a logistic regression (search.speech_head) where it is installed.
 Images have none here (with a backbone, the transfer family's first phase is the linear probe).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -47,9 +49,10 @@ class SimpleFit:
     seconds: float
 
 
-def simple_fitters(dataset, profile) -> dict:
+def simple_fitters(dataset, profile, speech_embedding: Path | None = None) -> dict:
     """name → function(split) → SimpleFit | None, for the simple models this data gets (none for other
-    modalities, or data too big for them to be quick)."""
+    modalities, or data too big for them to be quick). Audio gets the pretrained speech embedding's logistic
+    regression where its files were found (speech_embedding: their folder)."""
     if profile.modality == "table" and profile.task in ("classification", "regression"):
         columns = profile.column_inputs
         if not columns or len(columns) > MAX_TABLE_COLUMNS or dataset.train.size * len(columns) > MAX_TABLE_CELLS:
@@ -63,6 +66,8 @@ def simple_fitters(dataset, profile) -> dict:
         return {"MiniRocket + logistic regression": functools.partial(_fit_rocket, profile)}
     if profile.modality == "text" and profile.task == "classification":
         return _text_fitters(dataset, profile)
+    if profile.modality == "audio" and profile.task == "classification" and speech_embedding is not None:
+        return {SPEECH_NAME: functools.partial(_fit_speech, profile, speech_embedding)}
     return {}
 
 
@@ -142,6 +147,17 @@ def _fit_rocket(profile, split) -> SimpleFit | None:
     features = keras.Model(model.inputs, model.get_layer("probabilities").input).predict(data, verbose=0)
     reference = LogisticRegression(C=LOGISTIC_C, max_iter=1000, class_weight=profile.class_weight)
     return SimpleFit("MiniRocket + logistic regression", model, reference, features.astype("float64"), seconds)
+
+
+SPEECH_NAME = "speech_embedding (pretrained, frozen) + logistic regression"
+
+
+def _fit_speech(profile, folder: Path, split) -> SimpleFit | None:
+    from automl.search.speech_head import fit_speech_head
+
+    fitted = fit_speech_head(profile, folder, split)
+    return None if fitted is None else SimpleFit(SPEECH_NAME, fitted.model, fitted.reference, fitted.features,
+                                                 fitted.seconds)
 
 
 def split_texts(split) -> list[str]:

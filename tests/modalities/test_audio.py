@@ -30,7 +30,8 @@ from automl.modalities.audio import AUDIO
 from automl.profile import profile_dataset
 from automl.profile.audio import mel_settings
 from automl.select import choose_family
-from helpers import TONES, make_audio_folder, make_image_folder, make_text_folder, write_image, write_wav
+from helpers import (TONES, make_audio_folder, make_image_folder, make_speech_embedding_folder, make_text_folder,
+                     write_image, write_wav)
 
 
 def _guardrails(profile) -> dict[str, tuple[str, str]]:
@@ -289,14 +290,18 @@ def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_s
     from automl.families.audio_cnn import PLAIN_DEFAULTS, SPEAKER_DEFAULTS, defaults_for
     from automl.pipeline import run
 
+    from automl.search.simple import SPEECH_NAME as SPEECH
+
     new_voice = _speaker_folder(_speaker_folder(tmp_path / "new", SPEAKERS[:5], split="train"), SPEAKERS[5:],
                                 split="test")
-    config = config_for(new_voice, cross_validation=False, max_trials=2)
+    config = config_for(new_voice, cross_validation=False, max_trials=2,
+                        audio_encoder=str(make_speech_embedding_folder(tmp_path / "speech")))
     dataset = load_dataset(config)
     profile = profile_dataset(dataset)
     assert dataset.audio.unheard_speakers and profile.audio_inputs.unheard_speakers
     assert defaults_for(profile.audio_inputs) == SPEAKER_DEFAULTS
-    assert "refit on train + validation" in choose_family(profile, config, dataset).reason
+    reason = choose_family(profile, config, dataset).reason
+    assert "refit on train + validation" in reason and "pretrained speech_embedding" in reason
     result = run(config)
     refit = result.search.cross_validation
     assert refit is not None and refit.folds == 0 and refit.held_out_speakers
@@ -304,7 +309,10 @@ def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_s
         refit.sentence()
     assert refit.refit_epochs == config.epochs  # not the noisy validation loss's best epoch: all the time allows
     board = result.search.leaderboard  # the other trials heard fewer voices: only the refit is on the board
-    assert [row.name for row in board.rows if row.kind != "simple"] == [f"trial {refit.chosen}"]
+    assert [row.name for row in board.rows if row.kind == "trial"] == [f"trial {refit.chosen}"]
+    assert SPEECH in [row.name for row in board.rows]  # the pretrained candidate competes, refit on every speaker too
+    assert any(f"simple models ({SPEECH}) were refit on train + validation" in note
+               for note in result.search.search_notes)
     assert "refit on train + validation" in result.diagnostics.verdict_reason
     same_voices = _speaker_folder(_speaker_folder(tmp_path / "same", takes=4, split="train"), takes=1, split="test")
     profile = profile_dataset(load_dataset(config_for(same_voices)))

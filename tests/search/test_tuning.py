@@ -144,3 +144,35 @@ def test_the_annealed_rate_is_logged_each_epoch_for_the_curves():
     # The report draws it as a third panel; it is never taken for the main metric.
     assert plots.main_metric({"loss": [1.0], "learning_rate": [0.1]}) is None
     assert plots.learning_curves({"loss": [1.0, 0.5], "learning_rate": rates[:2]}, 1).startswith("data:image/png")
+
+
+def test_where_speakers_are_held_out_the_simple_models_ship_refit_on_train_and_validation():
+    """Each simple model is refit on train + validation (what ships hears every speaker, as the best trial's refit
+    does); the fits on train alone keep their leaderboard rows."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import tensorflow as tf
+
+    from automl.ingest.dataset import Split
+    from automl.progress import NullProgress
+    from automl.search.simple import SimpleFit
+    from automl.search.tuning import _simple_models_refit_on_all
+
+    def split(count, start):
+        x, y = np.arange(start, start + count, dtype="float32")[:, None], np.arange(count) % 2
+        return Split(tf.data.Dataset.from_tensor_slices((x, y)), y, ())
+
+    seen = []
+
+    def fitter(data):
+        seen.append(sorted(float(x[0]) for x, _ in data.data.as_numpy_iterator()))
+        return SimpleFit("linear", f"model fitted on {data.size}", None, None, 0.1)
+
+    dataset = SimpleNamespace(train=split(6, 0), val=split(4, 100))
+    refit, note = _simple_models_refit_on_all([SimpleFit("linear", "model fitted on 6", None, None, 0.1)],
+                                              {"linear": fitter}, dataset, NullProgress())
+    assert refit == {"linear": "model fitted on 10"}
+    assert seen == [[0, 1, 2, 3, 4, 5, 100, 101, 102, 103]]  # every training and validation example, once
+    assert "(linear) were refit on train + validation (10 examples)" in note
+    assert _simple_models_refit_on_all([], {"linear": fitter}, dataset, NullProgress()) == ({}, "")
