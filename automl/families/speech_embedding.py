@@ -4,7 +4,8 @@ embedding for every 0.775 s window of a clip (80 ms apart) out.
 
 It was trained on a large keyword-spotting corpus of many voices, which is what a few recorded speakers cannot
 teach: on FSDD with one speaker held out, a logistic regression on its embeddings averaged over the clip scored
-93-100 % on each unheard voice, where our CNN trained from scratch reached 76-91 % (benchmarks/RESULTS.md round 19).
+91.6-100 % on each unheard voice in 300 s runs, where the CNN trained from scratch in the same runs reached
+79-89 % (benchmarks/RESULTS.md round 19).
 
 The weights come from the two ONNX files the `openwakeword` 0.4.0 wheel carries (resources/models/
 melspectrogram.onnx and embedding_model.onnx; later versions download them instead): found without a flag when
