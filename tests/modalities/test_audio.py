@@ -289,7 +289,6 @@ def test_the_model_reloads_with_its_front_end(tmp_path, centre, features):
 def test_unheard_voices_get_the_speaker_defaults_and_a_refit_on_every_training_speaker(tmp_path, config_for):
     from automl.families.audio_cnn import PLAIN_DEFAULTS, SPEAKER_DEFAULTS, defaults_for
     from automl.pipeline import run
-
     from automl.search.simple import SPEECH_NAME as SPEECH
 
     new_voice = _speaker_folder(_speaker_folder(tmp_path / "new", SPEAKERS[:5], split="train"), SPEAKERS[5:],
