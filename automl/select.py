@@ -396,9 +396,10 @@ def _speech_embedding_sentence(profile, config) -> str:
     if folder is None:
         if config.audio_encoder == NO_AUDIO_ENCODER:
             return " No pretrained speech embedding (--audio-encoder none)."
-        if packaged_speech_folder() is not None:
+        packaged = packaged_speech_folder()
+        if packaged is not None:
             return (f" The installed {SPEECH_PACKAGE} package does not hold the published speech_embedding files in "
-                    f"{packaged_speech_folder()} (version 0.4.0 carries them: {SPEECH_INSTALL_HINT}), so no pretrained "
+                    f"{packaged} (version 0.4.0 carries them: {SPEECH_INSTALL_HINT}), so no pretrained "
                     "speech embedding competes with the CNN.")
         return (" No pretrained speech embedding is installed; with one, a logistic regression on its features "
                 f"competes with the CNN ({SPEECH_INSTALL_HINT}, or --audio-encoder DIR).")

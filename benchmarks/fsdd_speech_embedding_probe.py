@@ -21,30 +21,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.io import wavfile
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import run_benchmarks as bench  # same folder: the data directory
+from fsdd_front_end_probe import LENGTH, SAMPLE_RATE, load  # same folder: FSDD's clips as the runs cut them
 from automl.families.speech_embedding import clip_embedding_model, find_speech_embedding
 
-SAMPLE_RATE, LENGTH = 8000, 6400
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
-
-
-def load(fsdd: Path):
-    """(waveforms [n, LENGTH], digits, speakers, in the official test split) of every FSDD clip."""
-    clips, digits, speakers, official_test = [], [], [], []
-    for path in sorted(fsdd.glob("*/*/*.wav")):
-        _, wave = wavfile.read(path)
-        wave = wave.astype(np.float32) / 32768.0
-        clips.append(np.pad(wave, (0, max(0, LENGTH - len(wave))))[:LENGTH])
-        digit, speaker = path.stem.split("_")[:2]
-        digits.append(int(digit))
-        speakers.append(speaker)
-        official_test.append(path.parts[-3] == "test")
-    return np.stack(clips), np.array(digits), np.array(speakers), np.array(official_test)
 
 
 def main(argv=None) -> int:

@@ -53,7 +53,6 @@ WINDOW_FRAMES, WINDOW_STEP = 76, 8
 # Each clip is padded with this much silence on both sides, so its start and end sit in the middle of a window and
 # a clip shorter than a window still gets one.
 EDGE_SECONDS = 0.375
-EMBEDDING = 96
 
 
 def find_speech_embedding(chosen: str | None) -> Path | None:

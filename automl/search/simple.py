@@ -152,12 +152,11 @@ def _fit_rocket(profile, split) -> SimpleFit | None:
 SPEECH_NAME = "speech_embedding (pretrained, frozen) + logistic regression"
 
 
-def _fit_speech(profile, folder: Path, split) -> SimpleFit | None:
+def _fit_speech(profile, folder: Path, split) -> SimpleFit:
     from automl.search.speech_head import fit_speech_head
 
     fitted = fit_speech_head(profile, folder, split)
-    return None if fitted is None else SimpleFit(SPEECH_NAME, fitted.model, fitted.reference, fitted.features,
-                                                 fitted.seconds)
+    return SimpleFit(SPEECH_NAME, fitted.model, fitted.reference, fitted.features, fitted.seconds)
 
 
 def split_texts(split) -> list[str]:

@@ -40,13 +40,12 @@ class SpeechHead:
     seconds: float
 
 
-def fit_speech_head(profile, folder: Path, split) -> SpeechHead | None:
-    """The embedding model with its head fitted on the split; None for tasks other than classification."""
+def fit_speech_head(profile, folder: Path, split) -> SpeechHead:
+    """The embedding model with its head fitted on the split (classification: search.simple offers it for no other
+    task)."""
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
 
-    if profile.task != "classification":
-        return None
     start = time.perf_counter()
     below = clip_embedding_model(profile, folder)
     features = below.predict(batched(split, profile, EMBEDDING_BATCH, None), verbose=0).astype("float64")
